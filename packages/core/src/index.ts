@@ -1,0 +1,65 @@
+export type { Clock } from "./clock.js";
+export { systemClock } from "./clock.js";
+export { defaultTimeoutSeconds, JOB_DEFAULT_TIMEOUT_ENV } from "./default-timeout.js";
+export {
+  errorMessage,
+  MAX_ERROR_MESSAGE_LENGTH,
+  visibilityExpiredMessage,
+} from "./error-message.js";
+export {
+  BackendError,
+  ConfigError,
+  JobsError,
+  JobTimeoutError,
+  JobValidationError,
+  PayloadTooLargeError,
+  QueueClosedError,
+  WorkerStoppedError,
+} from "./errors.js";
+export type { HandlerContext, JobHandler } from "./handler.js";
+export { InMemoryJobQueue, type InMemoryJobQueueOptions } from "./in-memory-job-queue.js";
+export {
+  DEDUPE_TTL_SECONDS,
+  DEFAULT_BACKOFF_SECONDS,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
+  type Job,
+  MAX_JOB_NAME_LENGTH,
+} from "./job.js";
+export type {
+  DeadLetterQueue,
+  DlqListOptions,
+  EnqueueItem,
+  EnqueueOptions,
+  JobQueue,
+  QueueStats,
+  ReserveOptions,
+} from "./job-queue.js";
+export type { JsonObject, JsonValue } from "./json.js";
+export type { Leader } from "./leader.js";
+export { ManualClock } from "./manual-clock.js";
+export { type ProcessOneOptions, processOne } from "./process-one.js";
+export {
+  type ExponentialRetryStrategy,
+  exponentialRetry,
+  type LinearRetryStrategy,
+  linearRetry,
+  type RetryStrategy,
+  retryDelaySeconds,
+  validateRetryStrategy,
+} from "./retry.js";
+export type { JobOutcome } from "./run-job.js";
+export {
+  type EnqueueLimits,
+  jobIdOf,
+  type PreparedEnqueue,
+  prepareEnqueue,
+  prepareEnqueueMany,
+  serializePayload,
+  validateEnqueueOptions,
+  validateInteger,
+  validateJobName,
+  validateSeconds,
+} from "./validate.js";
+export { type StopOptions, WorkerRunner, type WorkerRunnerOptions } from "./worker-runner.js";

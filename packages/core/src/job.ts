@@ -1,0 +1,39 @@
+import type { JsonObject } from "./json.js";
+
+/**
+ * A unit of work in a queue.
+ *
+ * Field names mirror the Redis hash fields of the layout in SPEC.md
+ * (`available_at`, `max_attempts`, ...), in camelCase.
+ */
+export interface Job<P extends JsonObject = JsonObject> {
+  /** `"1"`, `"2"`, ... per queue (Redis: `INCR {prefix}:seq`). */
+  id: string;
+  /** What kind of work this is; handlers route on it. */
+  name: string;
+  /** JSON data for the handler. */
+  payload: P;
+  /** When the job becomes (or became) reservable. */
+  availableAt: Date;
+  /** Processing attempts so far, counted at reserve. Doubles as the fencing token of a reservation. */
+  attempts: number;
+  /** Attempts allowed before the job moves to the dead letter queue. @default 5 */
+  maxAttempts: number;
+  /** Base of the retry delay: attempt `n` failing waits `backoffSeconds * n`. @default 60 */
+  backoffSeconds: number;
+  /** Message of the last failure, or `null`. */
+  lastError: string | null;
+}
+
+/** Default number of attempts for a job. */
+export const DEFAULT_MAX_ATTEMPTS = 5;
+/** Default base backoff in seconds. */
+export const DEFAULT_BACKOFF_SECONDS = 60;
+/** Default visibility timeout in seconds. */
+export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 60;
+/** How long a dedupe key is remembered, in seconds (24 h). */
+export const DEDUPE_TTL_SECONDS = 24 * 60 * 60;
+/** Default maximum size of a serialized payload, in bytes (1 MiB). */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Maximum length of a job name, in characters. */
+export const MAX_JOB_NAME_LENGTH = 512;

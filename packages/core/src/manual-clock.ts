@@ -1,0 +1,42 @@
+import type { Clock } from "./clock.js";
+
+/**
+ * A clock that only moves when told to. Use it in tests to step over delays,
+ * backoffs and visibility timeouts without sleeping.
+ *
+ * @example
+ * ```ts
+ * const clock = new ManualClock();
+ * const queue = new InMemoryJobQueue({ clock });
+ * await queue.enqueue("later", {}, { delaySeconds: 3600 });
+ * clock.advance(3600);
+ * await queue.reserveNext(); // the job
+ * ```
+ */
+export class ManualClock implements Clock {
+  #now: number;
+
+  /** @param start epoch milliseconds to start at (default: `Date.now()` at construction) */
+  constructor(start: number = Date.now()) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  /** Moves time forward by `seconds` (fractions allowed). */
+  advance(seconds: number): void {
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      throw new RangeError(
+        `ManualClock.advance: seconds must be a finite number >= 0, got ${seconds}`,
+      );
+    }
+    this.#now += seconds * 1000;
+  }
+
+  /** Sets the time to an absolute epoch-milliseconds value. */
+  set(epochMs: number): void {
+    this.#now = epochMs;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * How long a failed job waits before its next attempt.
+ *
+ * Strategies are plain data, not functions, so every backend (including the Redis
+ * Lua scripts) applies exactly the same formula.
+ */
+export type RetryStrategy = LinearRetryStrategy | ExponentialRetryStrategy;
+
+/** `backoffSeconds * attempts`: 60, 120, 180, 240 s with the defaults. The default strategy. */
+export interface LinearRetryStrategy {
+  kind: "linear";
+}
+
+/** `min(maxSeconds, backoffSeconds * factor^(attempts - 1))`, less a random share of `jitter`. */
+export interface ExponentialRetryStrategy {
+  kind: "exponential";
+  /** Growth per attempt. @default 2 */
+  factor?: number;
+  /** Cap on the delay, in seconds. @default 3600 */
+  maxSeconds?: number;
+  /**
+   * Share of the delay that is randomised away, 0 to 1: the delay is
+   * `d * (1 - jitter * random)`. 0 disables jitter, 1 is "full jitter".
+   * @default 0.2
+   */
+  jitter?: number;
+}
+
+/** The documented linear schedule (the default). */
+export const linearRetry: LinearRetryStrategy = Object.freeze({ kind: "linear" });
+
+/**
+ * An exponential schedule with a cap and jitter, for calls to flaky external services.
+ *
+ * @example
+ * ```ts
+ * new InMemoryJobQueue({ retry: exponentialRetry({ factor: 2, maxSeconds: 600 }) });
+ * ```
+ */
+export function exponentialRetry(
+  opts: Omit<ExponentialRetryStrategy, "kind"> = {},
+): ExponentialRetryStrategy {
+  const s: ExponentialRetryStrategy = { kind: "exponential", ...opts };
+  validateRetryStrategy(s);
+  return s;
+}
+
+/** Throws a `RangeError` when a strategy's parameters are out of range. */
+export function validateRetryStrategy(s: RetryStrategy): void {
+  if (s.kind === "linear") return;
+  if (s.kind !== "exponential") {
+    throw new RangeError(
+      `unknown retry strategy kind ${JSON.stringify((s as { kind: unknown }).kind)}: use linearRetry or exponentialRetry()`,
+    );
+  }
+  const { factor = 2, maxSeconds = 3600, jitter = 0.2 } = s;
+  if (!Number.isFinite(factor) || factor < 1) {
+    throw new RangeError(`exponentialRetry: factor must be a finite number >= 1, got ${factor}`);
+  }
+  if (!Number.isFinite(maxSeconds) || maxSeconds < 0) {
+    throw new RangeError(
+      `exponentialRetry: maxSeconds must be a finite number >= 0, got ${maxSeconds}`,
+    );
+  }
+  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) {
+    throw new RangeError(`exponentialRetry: jitter must be between 0 and 1, got ${jitter}`);
+  }
+}
+
+/**
+ * Delay in seconds before the next attempt of a job whose attempt number `attempts`
+ * just failed.
+ *
+ * @param random a number in [0, 1), used only for jitter
+ */
+export function retryDelaySeconds(
+  strategy: RetryStrategy,
+  attempts: number,
+  backoffSeconds: number,
+  random: number = Math.random(),
+): number {
+  const n = Math.max(1, attempts);
+  if (strategy.kind === "linear") return backoffSeconds * n;
+  const { factor = 2, maxSeconds = 3600, jitter = 0.2 } = strategy;
+  const raw = Math.min(maxSeconds, backoffSeconds * factor ** (n - 1));
+  return raw * (1 - jitter * random);
+}

@@ -1,0 +1,275 @@
+import { defaultTimeoutSeconds } from "./default-timeout.js";
+import { WorkerStoppedError } from "./errors.js";
+import type { JobHandler } from "./handler.js";
+import type { Job } from "./job.js";
+import type { JobQueue } from "./job-queue.js";
+import { type JobOutcome, type RunningJob, settleJob, startJob } from "./run-job.js";
+import { validateInteger, validateSeconds } from "./validate.js";
+
+/** Options of {@link WorkerRunner}. */
+export interface WorkerRunnerOptions {
+  /**
+   * How long one idle wait for a job lasts, in seconds. The wait blocks and wakes
+   * at once when a job arrives, so this bounds idle traffic, not pickup latency.
+   * @default 0.5
+   */
+  pollIntervalSeconds?: number;
+  /** Jobs run at the same time. @default 1 */
+  concurrency?: number;
+  /** Handler timeout in seconds. @default `JOB_DEFAULT_TIMEOUT_SECONDS`, else none */
+  timeoutSeconds?: number;
+  /**
+   * How often running jobs extend their visibility, in seconds.
+   * @default a third of the queue's visibility timeout
+   */
+  heartbeatSeconds?: number;
+  /** Stop after this many jobs were taken (and finished). @default unlimited */
+  maxJobs?: number;
+  /** Called once per job when its outcome is known (for logs and metrics). */
+  onJobSettled?: (outcome: JobOutcome) => void;
+  /** Called on a backend error in the worker loop; the loop backs off and carries on. */
+  onError?: (
+    error: unknown,
+    context: { phase: "reserve" | "settle" | "heartbeat" | "release"; job?: Job },
+  ) => void;
+}
+
+/** Options of {@link WorkerRunner.stop}. */
+export interface StopOptions {
+  /** Seconds to let running jobs finish before they are aborted and handed back. @default 10 */
+  graceSeconds?: number;
+}
+
+interface Slot {
+  running: RunningJob;
+  /** Set when the job was handed back on stop: its late outcome is ignored. */
+  released: boolean;
+  settled: Promise<void>;
+}
+
+/**
+ * Runs a handler over a queue: reserves jobs up to `concurrency`, runs them with a
+ * timeout and an AbortSignal, acks or fails them, keeps long jobs' reservations
+ * alive, and shuts down gracefully.
+ *
+ * @example
+ * ```ts
+ * const runner = new WorkerRunner(queue, handler, { concurrency: 10 });
+ * const done = runner.start();
+ * process.on("SIGTERM", () => runner.stop({ graceSeconds: 30 }));
+ * await done;
+ * ```
+ */
+export class WorkerRunner {
+  readonly #queue: JobQueue;
+  readonly #handler: JobHandler;
+  readonly #pollIntervalSeconds: number;
+  readonly #concurrency: number;
+  readonly #timeoutSeconds: number | undefined;
+  readonly #heartbeatSeconds: number;
+  readonly #maxJobs: number;
+  readonly #onJobSettled: WorkerRunnerOptions["onJobSettled"];
+  readonly #onError: WorkerRunnerOptions["onError"];
+
+  #slots = new Set<Slot>();
+  #slotFreed: (() => void) | undefined;
+  #taken = 0;
+  #running: Promise<void> | undefined;
+  #stopping = false;
+  #stopController = new AbortController();
+  #heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(queue: JobQueue, handler: JobHandler, options: WorkerRunnerOptions = {}) {
+    if (typeof handler !== "function") {
+      throw new TypeError("WorkerRunner: handler must be a function (job, { signal }) => ...");
+    }
+    this.#queue = queue;
+    this.#handler = handler;
+    this.#pollIntervalSeconds = validateSeconds(
+      "pollIntervalSeconds",
+      options.pollIntervalSeconds ?? 0.5,
+      0.001,
+    );
+    this.#concurrency = validateInteger("concurrency", options.concurrency ?? 1, 1);
+    this.#timeoutSeconds =
+      options.timeoutSeconds === undefined
+        ? defaultTimeoutSeconds()
+        : validateSeconds("timeoutSeconds", options.timeoutSeconds, 0.001);
+    this.#heartbeatSeconds = validateSeconds(
+      "heartbeatSeconds",
+      options.heartbeatSeconds ?? queue.visibilityTimeoutSeconds / 3,
+      0.001,
+    );
+    this.#maxJobs =
+      options.maxJobs === undefined
+        ? Number.POSITIVE_INFINITY
+        : validateInteger("maxJobs", options.maxJobs, 1);
+    this.#onJobSettled = options.onJobSettled;
+    this.#onError = options.onError;
+  }
+
+  /** Jobs running now. */
+  get activeCount(): number {
+    return this.#slots.size;
+  }
+
+  /** Jobs taken since start. */
+  get processedCount(): number {
+    return this.#taken;
+  }
+
+  /** True between `start()` and the end of the loop. */
+  get isRunning(): boolean {
+    return this.#running !== undefined && !this.#stopping;
+  }
+
+  /** Starts the loop. The returned promise settles once the runner has stopped. */
+  start(): Promise<void> {
+    if (!this.#running) {
+      this.#running = this.#loop().finally(() => {
+        clearInterval(this.#heartbeat);
+        this.#heartbeat = undefined;
+      });
+    }
+    return this.#running;
+  }
+
+  /**
+   * Stops taking jobs and waits up to `graceSeconds` for running ones. Jobs still
+   * running then get their AbortSignal fired and are handed back to the queue
+   * (not lost, not acked). Resolves when the runner has stopped.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    const graceSeconds = validateSeconds("graceSeconds", options.graceSeconds ?? 10);
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#stopController.abort(new WorkerStoppedError("worker is stopping"));
+      this.#slotFreed?.();
+    }
+    if (!this.#running) return;
+    const inFlight = () => Promise.all([...this.#slots].map((s) => s.settled));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<"grace">((resolve) => {
+      timer = setTimeout(() => resolve("grace"), graceSeconds * 1000);
+    });
+    const first = await Promise.race([inFlight().then(() => "done" as const), graceOver]);
+    clearTimeout(timer);
+    if (first === "grace") {
+      await Promise.all([...this.#slots].map((slot) => this.#handBack(slot)));
+    }
+    await this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatSeconds * 1000);
+    let errorDelay = 0;
+    while (!this.#stopping && this.#taken < this.#maxJobs) {
+      if (this.#slots.size >= this.#concurrency) {
+        await new Promise<void>((resolve) => {
+          this.#slotFreed = resolve;
+        });
+        this.#slotFreed = undefined;
+        continue;
+      }
+      let job: Job | null;
+      try {
+        job = await this.#queue.reserveNext({
+          blockSeconds: this.#pollIntervalSeconds,
+          signal: this.#stopController.signal,
+        });
+        errorDelay = 0;
+      } catch (error) {
+        if (this.#stopping) break;
+        this.#onError?.(error, { phase: "reserve" });
+        errorDelay = Math.min(5, Math.max(this.#pollIntervalSeconds, errorDelay * 2 || 0.1));
+        await sleep(errorDelay, this.#stopController.signal);
+        continue;
+      }
+      if (!job) continue;
+      if (this.#stopping) {
+        // Reserved in the same instant as stop(): give it straight back.
+        await this.#queue
+          .release(job)
+          .catch((error) => this.#onError?.(error, { phase: "release", job }));
+        break;
+      }
+      this.#taken++;
+      this.#launch(job);
+    }
+    while (this.#slots.size > 0) {
+      await Promise.all([...this.#slots].map((s) => s.settled));
+    }
+  }
+
+  #launch(job: Job): void {
+    const running = startJob(job, this.#handler, this.#timeoutSeconds);
+    const slot: Slot = { running, released: false, settled: Promise.resolve() };
+    slot.settled = running.done
+      .then(async (result) => {
+        if (slot.released) return;
+        try {
+          await withRetries(() => settleJob(this.#queue, job, result));
+        } catch (error) {
+          this.#onError?.(error, { phase: "settle", job });
+          return;
+        }
+        this.#onJobSettled?.({ job, ...result });
+      })
+      .finally(() => {
+        this.#slots.delete(slot);
+        this.#slotFreed?.();
+      });
+    this.#slots.add(slot);
+  }
+
+  async #handBack(slot: Slot): Promise<void> {
+    if (slot.released) return;
+    slot.released = true;
+    const { job, controller } = slot.running;
+    controller.abort(new WorkerStoppedError());
+    try {
+      await withRetries(() => this.#queue.release(job));
+      this.#onJobSettled?.({ job, status: "released", durationMs: 0 });
+    } catch (error) {
+      this.#onError?.(error, { phase: "release", job });
+    }
+    this.#slots.delete(slot);
+  }
+
+  #beat(): void {
+    const seconds = this.#queue.visibilityTimeoutSeconds;
+    for (const slot of this.#slots) {
+      if (slot.released) continue;
+      const { job } = slot.running;
+      this.#queue
+        .extendVisibility(job, seconds)
+        .catch((error) => this.#onError?.(error, { phase: "heartbeat", job }));
+    }
+  }
+}
+
+async function withRetries(fn: () => Promise<void>, attempts = 4): Promise<void> {
+  let delay = 0.1;
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (i >= attempts) throw error;
+      await sleep(delay);
+      delay *= 3;
+    }
+  }
+}
+
+function sleep(seconds: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, seconds * 1000);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
