@@ -1,0 +1,75 @@
+/** A redis-server this process started. */
+export interface RedisServer {
+  host: string;
+  port: number;
+  /** `redis://127.0.0.1:PORT` */
+  url: string;
+  /** Working directory (AOF/RDB files live here). */
+  dir: string;
+  /** PID of the redis-server process. */
+  pid: number;
+  /** Stops it (SIGTERM, then SIGKILL) and removes its folder unless `keepDir`. */
+  stop(options?: { keepDir?: boolean }): Promise<void>;
+  /** Kills it with SIGKILL at once (a crash), keeping its folder. */
+  crash(): Promise<void>;
+  /** Starts it again on the same port and folder (e.g. to reload its AOF). */
+  restart(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** @default a free port */
+  port?: number;
+  /** Extra redis-server arguments, e.g. ["--appendonly", "yes", "--appendfsync", "always"]. */
+  args?: string[];
+  /** @default a new temporary folder */
+  dir?: string;
+}
+
+/** Starts a redis-server on 127.0.0.1 and waits until it answers PING. */
+export function startRedis(options?: StartRedisOptions): Promise<RedisServer>;
+
+/** A Redis Cluster of masters on loopback. */
+export interface RedisCluster {
+  nodes: { host: string; port: number }[];
+  servers: RedisServer[];
+  stop(): Promise<void>;
+}
+
+/** Starts `masters` cluster-enabled redis-servers, joins them, waits for cluster_state:ok. */
+export function startRedisCluster(options?: { masters?: number }): Promise<RedisCluster>;
+
+/** A PostgreSQL server this process started. */
+export interface PostgresServer {
+  port: number;
+  /** `postgres://postgres@127.0.0.1:PORT/postgres` (trust auth). */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Runs initdb in a temporary folder and starts PostgreSQL on 127.0.0.1. */
+export function startPostgres(): Promise<PostgresServer>;
+
+/**
+ * The Redis the tests share: `REDIS_URL` when set (started by `npm test` / `.ci/run`),
+ * else a redis-server started for this process. `stop()` only stops what it started.
+ * Never FLUSHDB a shared server: use a unique key prefix per test.
+ */
+export function useRedis(): Promise<{ url: string; stop(): Promise<void> }>;
+
+/** The shared cluster: `REDIS_CLUSTER_NODES` ("127.0.0.1:7000,127.0.0.1:7001,...") or a new one. */
+export function useRedisCluster(): Promise<{ nodes: { host: string; port: number }[]; stop(): Promise<void> }>;
+
+/** The shared PostgreSQL: `DATABASE_URL`/`PG_URL` when set, else a new server. The URL is of an admin database. */
+export function usePostgres(): Promise<{ url: string; stop(): Promise<void> }>;
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number>;
+
+/** Sends one inline command to a Redis server over a raw socket; returns the raw reply text. */
+export function redisCommand(port: number, command: string, host?: string): Promise<string>;
+
+/** Where a binary is, or throws an error that says how to install it. */
+export function requireBinary(name: string, hint: string): string;
+
+/** A unique key prefix for one test, e.g. `t:1a2b3c:name`. */
+export function uniquePrefix(name?: string): string;
