@@ -44,7 +44,9 @@ interface Slot {
   running: RunningJob;
   /** Set when the job was handed back on stop: its late outcome is ignored. */
   released: boolean;
+  /** Resolves when the slot is free: the job settled or was handed back. */
   settled: Promise<void>;
+  free: () => void;
 }
 
 /**
@@ -203,8 +205,22 @@ export class WorkerRunner {
 
   #launch(job: Job): void {
     const running = startJob(job, this.#handler, this.#timeoutSeconds);
-    const slot: Slot = { running, released: false, settled: Promise.resolve() };
-    slot.settled = running.done
+    let free!: () => void;
+    const slot: Slot = {
+      running,
+      released: false,
+      settled: new Promise<void>((resolve) => {
+        free = resolve;
+      }),
+      free: () => {
+        if (this.#slots.delete(slot)) {
+          free();
+          this.#slotFreed?.();
+        }
+      },
+    };
+    this.#slots.add(slot);
+    running.done
       .then(async (result) => {
         if (slot.released) return;
         try {
@@ -215,13 +231,10 @@ export class WorkerRunner {
         }
         this.#onJobSettled?.({ job, ...result });
       })
-      .finally(() => {
-        this.#slots.delete(slot);
-        this.#slotFreed?.();
-      });
-    this.#slots.add(slot);
+      .finally(() => slot.free());
   }
 
+  /** Aborts a job that outlived the grace period and hands it back; its late outcome is ignored. */
   async #handBack(slot: Slot): Promise<void> {
     if (slot.released) return;
     slot.released = true;
@@ -233,7 +246,7 @@ export class WorkerRunner {
     } catch (error) {
       this.#onError?.(error, { phase: "release", job });
     }
-    this.#slots.delete(slot);
+    slot.free();
   }
 
   #beat(): void {

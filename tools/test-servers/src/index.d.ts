@@ -57,7 +57,10 @@ export function startPostgres(): Promise<PostgresServer>;
 export function useRedis(): Promise<{ url: string; stop(): Promise<void> }>;
 
 /** The shared cluster: `REDIS_CLUSTER_NODES` ("127.0.0.1:7000,127.0.0.1:7001,...") or a new one. */
-export function useRedisCluster(): Promise<{ nodes: { host: string; port: number }[]; stop(): Promise<void> }>;
+export function useRedisCluster(): Promise<{
+  nodes: { host: string; port: number }[];
+  stop(): Promise<void>;
+}>;
 
 /** The shared PostgreSQL: `DATABASE_URL`/`PG_URL` when set, else a new server. The URL is of an admin database. */
 export function usePostgres(): Promise<{ url: string; stop(): Promise<void> }>;

@@ -2,7 +2,15 @@
 // Plain JavaScript so the root test script can use it before anything is built.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, chownSync, constants, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import {
+  accessSync,
+  chownSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -19,7 +27,9 @@ process.once("exit", () => {
 });
 
 export function requireBinary(name, hint) {
-  const dirs = (process.env.PATH ?? "").split(path.delimiter).concat(["/usr/sbin", "/usr/bin", "/usr/local/bin"]);
+  const dirs = (process.env.PATH ?? "")
+    .split(path.delimiter)
+    .concat(["/usr/sbin", "/usr/bin", "/usr/local/bin"]);
   for (const dir of dirs) {
     const candidate = path.join(dir, name);
     try {
@@ -97,7 +107,23 @@ async function waitFor(check, what, timeoutMs = 15000) {
 function spawnRedis(bin, port, dir, args) {
   const child = spawn(
     bin,
-    ["--port", String(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--logfile", path.join(dir, "redis.log"), ...args],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      HOST,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--daemonize",
+      "no",
+      "--logfile",
+      path.join(dir, "redis.log"),
+      ...args,
+    ],
     { stdio: "ignore" },
   );
   started.add(child);
@@ -106,14 +132,22 @@ function spawnRedis(bin, port, dir, args) {
 }
 
 export async function startRedis(options = {}) {
-  const bin = requireBinary("redis-server", "apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS)");
+  const bin = requireBinary(
+    "redis-server",
+    "apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS)",
+  );
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), "svc-jobs-redis-"));
   const args = options.args ?? [];
   let child = spawnRedis(bin, port, dir, args);
-  const ready = () => waitFor(async () => (await redisCommand(port, "PING")).startsWith("+PONG"), `redis-server on port ${port}`);
+  const ready = () =>
+    waitFor(
+      async () => (await redisCommand(port, "PING")).startsWith("+PONG"),
+      `redis-server on port ${port}`,
+    );
   await ready();
-  const exited = (c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", r)));
+  const exited = (c) =>
+    new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", r)));
   const server = {
     host: HOST,
     port,
@@ -153,13 +187,27 @@ export async function startRedisCluster({ masters = 3 } = {}) {
       servers.push(
         await startRedis({
           port,
-          args: ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "5000"],
+          args: [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            `nodes-${port}.conf`,
+            "--cluster-node-timeout",
+            "5000",
+          ],
         }),
       );
     }
     execFileSync(
       cli,
-      ["--cluster", "create", ...servers.map((s) => `${HOST}:${s.port}`), "--cluster-replicas", "0", "--cluster-yes"],
+      [
+        "--cluster",
+        "create",
+        ...servers.map((s) => `${HOST}:${s.port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+      ],
       { stdio: "pipe", timeout: 30000 },
     );
     for (const s of servers) {
@@ -192,7 +240,10 @@ function postgresBinDir() {
       .sort((a, b) => Number(b) - Number(a));
     if (versions[0]) return path.join(root, versions[0], "bin");
   } catch {}
-  const initdb = requireBinary("initdb", "apt-get install postgresql (Debian/Ubuntu), or set PG_BIN_DIR");
+  const initdb = requireBinary(
+    "initdb",
+    "apt-get install postgresql (Debian/Ubuntu), or set PG_BIN_DIR",
+  );
   return path.dirname(initdb);
 }
 
@@ -209,7 +260,16 @@ export async function startPostgres() {
   if (isRoot) chownSync(base, uidOf("postgres"), gidOf("postgres"));
   run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
   const port = await freePort();
-  run("pg_ctl", ["-D", data, "-o", `-p ${port} -k ${base} -c listen_addresses=${HOST} -c fsync=off`, "-l", path.join(base, "pg.log"), "-w", "start"]);
+  run("pg_ctl", [
+    "-D",
+    data,
+    "-o",
+    `-p ${port} -k ${base} -c listen_addresses=${HOST} -c fsync=off`,
+    "-l",
+    path.join(base, "pg.log"),
+    "-w",
+    "start",
+  ]);
   return {
     port,
     url: `postgres://postgres@${HOST}:${port}/postgres`,
