@@ -147,7 +147,7 @@ describe("WorkerRunner", () => {
       ["ok", "completed"],
       ["bad", "failed"],
     ]);
-    expect((outcomes[1]?.error as Error).message).toBe("nope");
+    expect(outcomes[1]?.error).toMatchObject({ message: "nope" });
   });
 
   it("stop() waits for running jobs within the grace period, then they are acked", async () => {
