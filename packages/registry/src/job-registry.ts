@@ -1,0 +1,407 @@
+import {
+  ConfigError,
+  defaultTimeoutSeconds,
+  type Job,
+  type JobHandler,
+  JobTimeoutError,
+  JobValidationError,
+  type JsonObject,
+  validateJobName,
+  validateSeconds,
+} from "@svc-jobs/core";
+import { DuplicateHandlerError } from "./duplicate-handler-error.js";
+import { InvalidJobResultError } from "./invalid-job-result-error.js";
+import { JobFailedError } from "./job-failed-error.js";
+import { type DispatchStatus, JobMetrics } from "./job-metrics.js";
+import type { JobResult } from "./job-result.js";
+import { loadPromClient } from "./load-prom-client.js";
+import type { MetricsRegistry } from "./metrics-registry.js";
+import type { RegistryHandler } from "./registry-handler.js";
+import type { StatsSource } from "./stats-source.js";
+import { UnknownJobError } from "./unknown-job-error.js";
+
+/** The dispatch timeout when neither the option nor `JOB_DEFAULT_TIMEOUT_SECONDS` sets one. */
+export const DEFAULT_DISPATCH_TIMEOUT_SECONDS = 300;
+
+/** Histogram buckets of `{prefix}_duration_seconds`, in seconds: jobs run from milliseconds to minutes. */
+export const DEFAULT_DURATION_BUCKETS_SECONDS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
+];
+
+// setTimeout fires at once for delays above 2^31-1 ms; longer timeouts mean "no timer".
+const MAX_TIMER_SECONDS = 2_147_483;
+const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/** Options of {@link JobRegistry}. */
+export interface JobRegistryOptions {
+  /**
+   * Prefix of the metric names (`{prefix}_processed_total`, ...). Letters, digits,
+   * `_` and `:`, not starting with a digit.
+   * @default "jobs"
+   */
+  metricPrefix?: string;
+  /**
+   * The prom-client `Registry` to create the metrics in. Registries with the same
+   * prefix and the same prom-client registry share one set of metrics.
+   * @default prom-client's global `register`
+   */
+  registry?: MetricsRegistry;
+  /** Set to `false` to record no metrics even when prom-client is installed. @default true */
+  metrics?: boolean;
+  /**
+   * Default handler timeout of {@link JobRegistry.dispatch}, in seconds;
+   * `Infinity` for none.
+   * @default `JOB_DEFAULT_TIMEOUT_SECONDS` when set, else 300
+   */
+  timeoutSeconds?: number;
+  /** Buckets of the duration histogram, in seconds. @default DEFAULT_DURATION_BUCKETS_SECONDS */
+  durationBuckets?: readonly number[];
+}
+
+/** Options of {@link JobRegistry.register}. */
+export interface RegisterOptions {
+  /** Replace a handler already registered under the name instead of throwing. @default false */
+  replace?: boolean;
+}
+
+/** Options of {@link JobRegistry.dispatch}. */
+export interface DispatchOptions {
+  /**
+   * Seconds the handler may run before its AbortSignal fires and dispatch rejects
+   * with `JobTimeoutError`; `Infinity` for none.
+   * @default the registry's `timeoutSeconds` (300 unless configured)
+   */
+  timeoutSeconds?: number;
+  /** An outer signal (e.g. the worker's); when it fires, the handler's signal fires too. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link JobRegistry.asHandler}. */
+export type AsHandlerOptions = Omit<DispatchOptions, "signal">;
+
+/** Options of {@link JobRegistry.trackQueue}. */
+export interface TrackQueueOptions {
+  /** The `queue` label of `{prefix}_queue_size`; unique per tracked queue. @default "default" */
+  name?: string;
+}
+
+/**
+ * Routes jobs to handlers by job name, with a timeout, structured results and
+ * (when prom-client is installed) Prometheus metrics.
+ *
+ * Outcomes of {@link JobRegistry.dispatch} and their `status` label:
+ * - the handler returns nothing or `{ success: true, ... }`: `success`, resolves with the result;
+ * - it returns `{ success: false, ... }`: `failure`, resolves with the result;
+ * - it runs past the timeout: `timeout`, its signal fires, rejects with `JobTimeoutError`;
+ * - it throws (including its own timeout errors), returns something that is not a
+ *   `JobResult`, or no handler is registered: `error`, rejects with that error
+ *   (`UnknownJobError` for a missing handler).
+ *
+ * @example
+ * ```ts
+ * const registry = new JobRegistry({ metricPrefix: "myapp_jobs" });
+ * registry.register("send_email", async (job, { signal }) => {
+ *   await mailer.send(job.payload, { signal });
+ *   return { success: true, message: `sent to ${job.payload.to}` };
+ * });
+ * registry.trackQueue(queue);
+ * await new WorkerRunner(queue, registry.asHandler({ timeoutSeconds: 60 })).start();
+ * ```
+ */
+export class JobRegistry {
+  /** The prefix of this registry's metric names. */
+  readonly metricPrefix: string;
+
+  readonly #handlers = new Map<string, RegistryHandler>();
+  readonly #timeoutSeconds: number;
+  readonly #promRegistry: MetricsRegistry | undefined;
+  readonly #metricsWanted: boolean;
+  readonly #buckets: readonly number[];
+  // undefined: not created yet; null: disabled or prom-client not installed.
+  #metrics: JobMetrics | null | undefined;
+
+  constructor(options: JobRegistryOptions = {}) {
+    const prefix = options.metricPrefix ?? "jobs";
+    if (typeof prefix !== "string" || !METRIC_PREFIX.test(prefix)) {
+      throw new ConfigError(
+        `metricPrefix must be a Prometheus metric name prefix (letters, digits, "_" and ":", not starting with a digit), got ${JSON.stringify(prefix)}: use e.g. "myapp_jobs"`,
+      );
+    }
+    this.metricPrefix = prefix;
+    this.#timeoutSeconds =
+      options.timeoutSeconds === undefined
+        ? (defaultTimeoutSeconds() ?? DEFAULT_DISPATCH_TIMEOUT_SECONDS)
+        : checkTimeout("timeoutSeconds", options.timeoutSeconds);
+    this.#promRegistry = options.registry;
+    this.#metricsWanted = options.metrics ?? true;
+    const buckets = options.durationBuckets ?? DEFAULT_DURATION_BUCKETS_SECONDS;
+    if (
+      !Array.isArray(buckets) ||
+      buckets.length === 0 ||
+      buckets.some((b, i) => !Number.isFinite(b) || b <= 0 || (i > 0 && b <= buckets[i - 1]!))
+    ) {
+      throw new ConfigError(
+        `durationBuckets must be a non-empty array of increasing positive numbers of seconds, got ${JSON.stringify(buckets)}`,
+      );
+    }
+    this.#buckets = [...buckets];
+  }
+
+  /**
+   * Whether this registry records Prometheus metrics: prom-client is installed and
+   * `metrics` was not set to `false`. Reading it creates the metrics.
+   */
+  get metricsEnabled(): boolean {
+    return this.#getMetrics() !== null;
+  }
+
+  /**
+   * Registers `handler` for jobs named `name`. Throws `DuplicateHandlerError` when
+   * the name already has a handler, unless `{ replace: true }`.
+   *
+   * @example
+   * ```ts
+   * registry.register("generate_report", async (job) => {
+   *   await reports.generate(job.payload.reportId);
+   * });
+   * ```
+   */
+  register<P extends JsonObject = JsonObject>(
+    name: string,
+    handler: RegistryHandler<P>,
+    options: RegisterOptions = {},
+  ): this {
+    validateJobName(name, "name");
+    if (typeof handler !== "function") {
+      throw new JobValidationError(
+        "handler",
+        `the handler for job "${name}" must be a function (job, { signal }) => JobResult | void, got ${handler === null ? "null" : typeof handler}`,
+      );
+    }
+    if (this.#handlers.has(name) && options.replace !== true) {
+      throw new DuplicateHandlerError(name);
+    }
+    this.#handlers.set(name, handler as unknown as RegistryHandler);
+    return this;
+  }
+
+  /**
+   * The decorator-style form of {@link JobRegistry.register}: returns a function
+   * that registers a handler under `name` and returns that handler unchanged.
+   *
+   * @example
+   * ```ts
+   * export const sendEmail = registry.handler("send_email")(async (job) => {
+   *   await mailer.send(job.payload);
+   *   return { success: true, message: "sent" };
+   * });
+   * ```
+   */
+  handler(
+    name: string,
+    options: RegisterOptions = {},
+  ): <P extends JsonObject = JsonObject>(handler: RegistryHandler<P>) => RegistryHandler<P> {
+    validateJobName(name, "name");
+    return (handler) => {
+      this.register(name, handler, options);
+      return handler;
+    };
+  }
+
+  /** Removes the handler for `name`; false when there was none. */
+  unregister(name: string): boolean {
+    return this.#handlers.delete(name);
+  }
+
+  /** Whether a handler is registered for `name`. */
+  hasHandler(name: string): boolean {
+    return this.#handlers.has(name);
+  }
+
+  /** The handler registered for `name`, or `undefined`. */
+  getHandler(name: string): RegistryHandler | undefined {
+    return this.#handlers.get(name);
+  }
+
+  /** The registered job names, in registration order. */
+  listHandlers(): string[] {
+    return [...this.#handlers.keys()];
+  }
+
+  /**
+   * Runs the handler registered for `job.name` with a timeout and records metrics.
+   * Resolves with the {@link JobResult} (`success: false` included); rejects with
+   * `UnknownJobError`, `JobTimeoutError`, `InvalidJobResultError` or whatever the
+   * handler threw. See the class description for the status of each outcome.
+   */
+  async dispatch(job: Job, options: DispatchOptions = {}): Promise<JobResult> {
+    if (job === null || typeof job !== "object" || typeof job.name !== "string") {
+      throw new JobValidationError(
+        "job",
+        `dispatch needs a Job with a string name, got ${job === null ? "null" : typeof job}: pass the job a queue's reserveNext() returned`,
+      );
+    }
+    const timeoutSeconds =
+      options.timeoutSeconds === undefined
+        ? this.#timeoutSeconds
+        : checkTimeout("timeoutSeconds", options.timeoutSeconds);
+    const metrics = this.#getMetrics();
+    const handler = this.#handlers.get(job.name);
+    if (!handler) {
+      metrics?.record(job.name, "error", undefined, "UnknownJobError");
+      throw new UnknownJobError(job.name, this.listHandlers());
+    }
+
+    const controller = new AbortController();
+    const outer = options.signal;
+    const forwardAbort = () => controller.abort(outer?.reason);
+    if (outer?.aborted) forwardAbort();
+    else outer?.addEventListener("abort", forwardAbort, { once: true });
+
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    // Only this exact instance means "the registry timed out"; a TimeoutError the
+    // handler throws itself is the handler's error.
+    let ourTimeout: JobTimeoutError | undefined;
+    const run = (async () => handler(job, { signal: controller.signal }))();
+    let outcome: Promise<unknown> = run;
+    if (timeoutSeconds <= MAX_TIMER_SECONDS) {
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          ourTimeout = new JobTimeoutError(job.name, timeoutSeconds);
+          controller.abort(ourTimeout);
+          reject(ourTimeout);
+        }, timeoutSeconds * 1000);
+      });
+      outcome = Promise.race([run, timedOut]);
+    }
+
+    let result: JobResult;
+    try {
+      result = toJobResult(job.name, await outcome);
+    } catch (error) {
+      const seconds = (performance.now() - started) / 1000;
+      if (ourTimeout !== undefined && error === ourTimeout) {
+        metrics?.record(job.name, "timeout", seconds, "JobTimeoutError");
+      } else {
+        metrics?.record(job.name, "error", seconds, errorType(error));
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", forwardAbort);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const status: DispatchStatus = result.success ? "success" : "failure";
+    metrics?.record(job.name, status, seconds, result.success ? undefined : "JobFailedError");
+    return result;
+  }
+
+  /**
+   * A core `JobHandler` that dispatches through this registry, for `WorkerRunner`
+   * and `processOne`. It throws `JobFailedError` (message: the result's message)
+   * when a handler returns `success: false`, so the queue records the failure and
+   * retries; unknown names, timeouts and errors fail the job the same way. The
+   * worker's signal is forwarded to the registry handler.
+   *
+   * @example
+   * ```ts
+   * const runner = new WorkerRunner(queue, registry.asHandler({ timeoutSeconds: 60 }));
+   * ```
+   */
+  asHandler(options: AsHandlerOptions = {}): JobHandler {
+    const timeoutSeconds =
+      options.timeoutSeconds === undefined
+        ? undefined
+        : checkTimeout("timeoutSeconds", options.timeoutSeconds);
+    return async (job, context) => {
+      const result = await this.dispatch(job, { timeoutSeconds, signal: context?.signal });
+      if (!result.success) throw new JobFailedError(job.name, result);
+      return result;
+    };
+  }
+
+  /**
+   * Reports a queue's `stats()` as the gauge `{prefix}_queue_size{queue,state}`
+   * (states ready, delayed, processing, dlq), read on every scrape. A queue whose
+   * `stats()` fails is left out of that scrape. Does nothing without metrics.
+   * Returns a function that stops tracking it.
+   *
+   * @example
+   * ```ts
+   * registry.trackQueue(queue); // jobs_queue_size{queue="default",state="dlq"}
+   * registry.trackQueue(emailQueue, { name: "email" });
+   * ```
+   */
+  trackQueue(queue: StatsSource, options: TrackQueueOptions = {}): () => void {
+    if (queue === null || typeof queue !== "object" || typeof queue.stats !== "function") {
+      throw new JobValidationError(
+        "queue",
+        "trackQueue needs a queue with a stats() method, e.g. an InMemoryJobQueue or RedisJobQueue",
+      );
+    }
+    const name = options.name ?? "default";
+    if (typeof name !== "string" || name.length === 0) {
+      throw new JobValidationError(
+        "options.name",
+        `trackQueue's name must be a non-empty string, got ${JSON.stringify(name)}`,
+      );
+    }
+    const metrics = this.#getMetrics();
+    return metrics ? metrics.trackQueue(name, queue) : () => {};
+  }
+
+  #getMetrics(): JobMetrics | null {
+    if (this.#metrics === undefined) {
+      const prom = this.#metricsWanted ? loadPromClient() : undefined;
+      this.#metrics = prom
+        ? new JobMetrics(prom, this.metricPrefix, this.#promRegistry, this.#buckets)
+        : null;
+    }
+    return this.#metrics;
+  }
+}
+
+function checkTimeout(field: string, value: unknown): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  return validateSeconds(field, value, 0.001);
+}
+
+function toJobResult(jobName: string, value: unknown): JobResult {
+  if (value === undefined || value === null) {
+    return { success: true, message: `job "${jobName}" completed` };
+  }
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new InvalidJobResultError(
+      jobName,
+      value,
+      Array.isArray(value) ? "an array" : typeof value,
+    );
+  }
+  const { success, message, details } = value as Partial<JobResult>;
+  if (typeof success !== "boolean") {
+    throw new InvalidJobResultError(jobName, value, `an object whose success is ${typeof success}`);
+  }
+  if (typeof message !== "string") {
+    throw new InvalidJobResultError(jobName, value, `an object whose message is ${typeof message}`);
+  }
+  if (details !== undefined && (details === null || typeof details !== "object")) {
+    throw new InvalidJobResultError(
+      jobName,
+      value,
+      `an object whose details is ${details === null ? "null" : typeof details}`,
+    );
+  }
+  return value as JobResult;
+}
+
+/** The `error_type` label: the error's name, e.g. `TypeError` or `TimeoutError`. */
+function errorType(error: unknown): string {
+  let type: string;
+  if (error instanceof Error) {
+    type = error.name && error.name !== "Error" ? error.name : error.constructor?.name || "Error";
+  } else {
+    type = error === null ? "null" : typeof error;
+  }
+  return type.slice(0, 64);
+}
