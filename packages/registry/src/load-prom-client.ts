@@ -38,6 +38,8 @@ function isNotFound(error: unknown): boolean {
   return (
     (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND") &&
     typeof message === "string" &&
-    message.includes("prom-client")
+    // Only prom-client itself: a missing dependency of an installed prom-client names
+    // prom-client in its require stack too, and that is a broken install to report.
+    /Cannot find (module|package) 'prom-client'/.test(message)
   );
 }
