@@ -1,0 +1,12 @@
+export type { Leader } from "@svc-jobs/core";
+export {
+  type AddCronOptions,
+  type AddJobOptions,
+  InMemoryScheduler,
+  type InMemorySchedulerOptions,
+  type TaskContext,
+  type TaskFunction,
+} from "./in-memory-scheduler.js";
+export { ScheduleConfigError } from "./schedule-config-error.js";
+export { type ScheduleFromEnvOptions, scheduleFromEnv } from "./schedule-from-env.js";
+export type { SchedulerLogger } from "./scheduler-logger.js";
