@@ -1,0 +1,6 @@
+export {
+  RedisJobQueue,
+  type RedisJobQueueClient,
+  type RedisJobQueueOptions,
+} from "./redis-job-queue.js";
+export { RedisLeader, type RedisLeaderOptions } from "./redis-leader.js";

@@ -1,0 +1,65 @@
+--[[
+  Records a failed attempt: keeps last_error and schedules the retry after the backoff,
+  or moves the job to the DLQ once attempts >= max_attempts. Fenced by the attempt number.
+
+  Input:
+    KEYS[1] processing     LIST
+    KEYS[2] processing_vt  ZSET
+    KEYS[3] ready          LIST
+    KEYS[4] delayed        ZSET
+    KEYS[5] dlq            LIST
+    KEYS[6] wake           LIST
+
+    ARGV[1] key prefix
+    ARGV[2] job id
+    ARGV[3] attempt number of the caller's reservation, '' to act on the current one
+    ARGV[4] now (epoch ms)
+    ARGV[5] error message (last_error)
+    ARGV[6] retry strategy: 'linear' or 'exponential'
+    ARGV[7] exponential: factor
+    ARGV[8] exponential: cap in seconds
+    ARGV[9] exponential: jitter share, 0 to 1
+    ARGV[10] a random number in [0, 1) for the jitter (from the caller, so tests stay
+             deterministic)
+
+  Output: 0 when fenced off, 1 when scheduled for a retry, 2 when moved to the DLQ.
+]]
+-- @include "common"
+
+local processingKey, vtKey, readyKey, delayedKey, dlqKey, wakeKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local prefix, id, now = ARGV[1], ARGV[2], ARGV[4]
+if not fenced(prefix, vtKey, id, ARGV[3]) then return 0 end
+
+local key = jobKey(prefix, id)
+redis.call('ZREM', vtKey, id)
+redis.call('LREM', processingKey, 1, id)
+redis.call('HSET', key, 'last_error', ARGV[5])
+local f = redis.call('HMGET', key, 'attempts', 'max_attempts', 'backoff_seconds')
+local attempts = tonumber(f[1])
+if attempts >= tonumber(f[2]) then
+  redis.call('RPUSH', dlqKey, id)
+  return 2
+end
+
+-- The same formula as retryDelaySeconds() in @svc-jobs/core.
+local n = math.max(1, attempts)
+local backoff = tonumber(f[3])
+local delay
+if ARGV[6] == 'linear' then
+  delay = backoff * n
+else
+  delay = math.min(tonumber(ARGV[8]), backoff * tonumber(ARGV[7]) ^ (n - 1))
+  delay = delay * (1 - tonumber(ARGV[9]) * tonumber(ARGV[10]))
+end
+
+if delay > 0 then
+  local due = fmt(tonumber(now) + delay * 1000)
+  redis.call('HSET', key, 'available_at', due)
+  redis.call('ZADD', delayedKey, due, id)
+else
+  redis.call('HSET', key, 'available_at', now)
+  redis.call('LPUSH', readyKey, id)
+end
+wake(wakeKey, 1)
+return 1

@@ -1,0 +1,30 @@
+--[[
+  Counts jobs by state, after housekeeping (requeue expired reservations, promote due
+  delayed jobs), so the counts match what a reserve would see.
+
+  Input:
+    KEYS[1] ready          LIST
+    KEYS[2] processing     LIST
+    KEYS[3] processing_vt  ZSET
+    KEYS[4] delayed        ZSET
+    KEYS[5] dlq            LIST
+
+    ARGV[1] key prefix
+    ARGV[2] now (epoch ms)
+    ARGV[3] housekeeping batch size
+    ARGV[4], ARGV[5] last_error of an expired reservation, before and after the attempt number
+
+  Output: { ready, delayed, processing, dlq }
+]]
+-- @include "common"
+
+local readyKey, processingKey, vtKey, delayedKey, dlqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local prefix, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[4], ARGV[5], limit)
+promoteDelayed(readyKey, delayedKey, now, limit)
+return {
+  redis.call('LLEN', readyKey),
+  redis.call('ZCARD', delayedKey),
+  redis.call('LLEN', processingKey),
+  redis.call('LLEN', dlqKey),
+}
