@@ -1,0 +1,111 @@
+import { BackendError, ConfigError } from "@svc-jobs/core";
+import { type Migration, Migrator } from "kysely";
+import {
+  type AnyKysely,
+  INBOX_TABLE,
+  OUTBOX_TABLE,
+  resolveDialect,
+  type WebhookDialect,
+} from "./webhook-tables.js";
+
+/**
+ * The migrations that create the outbox and inbox tables, as Kysely `Migration`
+ * objects keyed by name, to merge into your own migration provider. One schema for
+ * both dialects: payload as JSON text, times as epoch milliseconds (bigint).
+ *
+ * @example
+ * ```ts
+ * const provider = { getMigrations: async () => ({ ...mine, ...webhookMigrations("postgres") }) };
+ * ```
+ */
+export function webhookMigrations(dialect: WebhookDialect): Record<string, Migration> {
+  if (dialect !== "postgres" && dialect !== "sqlite") {
+    throw new ConfigError(`dialect must be "postgres" or "sqlite", got ${JSON.stringify(dialect)}`);
+  }
+  return {
+    svc_jobs_webhooks_0001_outbox_inbox: {
+      async up(db: AnyKysely) {
+        let outbox = db.schema.createTable(OUTBOX_TABLE).ifNotExists();
+        outbox =
+          dialect === "postgres"
+            ? outbox.addColumn("id", "bigserial", (c) => c.primaryKey())
+            : outbox.addColumn("id", "integer", (c) => c.primaryKey().autoIncrement());
+        await outbox
+          .addColumn("topic", "text", (c) => c.notNull())
+          .addColumn("payload", "text", (c) => c.notNull())
+          .addColumn("status", "text", (c) => c.notNull().defaultTo("pending"))
+          .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("last_error", "text")
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("dispatched_at", "bigint")
+          .addColumn("completed_at", "bigint")
+          .execute();
+        await db.schema
+          .createIndex(`${OUTBOX_TABLE}_status_id`)
+          .ifNotExists()
+          .on(OUTBOX_TABLE)
+          .columns(["status", "id"])
+          .execute();
+        await db.schema
+          .createTable(INBOX_TABLE)
+          .ifNotExists()
+          .addColumn("key", "text", (c) => c.primaryKey())
+          .addColumn("expires_at", "bigint", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex(`${INBOX_TABLE}_expires_at`)
+          .ifNotExists()
+          .on(INBOX_TABLE)
+          .column("expires_at")
+          .execute();
+      },
+      async down(db: AnyKysely) {
+        await db.schema.dropTable(INBOX_TABLE).ifExists().execute();
+        await db.schema.dropTable(OUTBOX_TABLE).ifExists().execute();
+      },
+    },
+  };
+}
+
+/** Options of {@link migrateWebhookTables}. */
+export interface MigrateWebhookTablesOptions {
+  /** @default detected from the Kysely instance */
+  dialect?: WebhookDialect;
+  /**
+   * Kysely's bookkeeping table for these migrations, kept apart from yours so the two
+   * sets never interleave.
+   * @default "svc_jobs_webhooks_migration"
+   */
+  migrationTableName?: string;
+}
+
+/**
+ * Creates (or upgrades) the outbox and inbox tables with Kysely's `Migrator`. Safe to
+ * run on every start and from several processes at once (Kysely takes a lock).
+ *
+ * @example
+ * ```ts
+ * await migrateWebhookTables(db); // PostgreSQL or SQLite, detected
+ * ```
+ */
+export async function migrateWebhookTables(
+  db: AnyKysely,
+  options: MigrateWebhookTablesOptions = {},
+): Promise<void> {
+  const dialect = resolveDialect(db, options.dialect);
+  const migrationTableName = options.migrationTableName ?? "svc_jobs_webhooks_migration";
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => webhookMigrations(dialect) },
+    migrationTableName,
+    migrationLockTableName: `${migrationTableName}_lock`,
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) {
+    throw new BackendError(
+      `migrating the webhook tables failed: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+}
