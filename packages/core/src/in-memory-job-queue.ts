@@ -451,6 +451,7 @@ export class InMemoryJobQueue implements JobQueue {
   async #dlqRequeue(id: string): Promise<boolean> {
     this.#assertOpen();
     const jobId = jobIdOf(id, "id");
+    this.#housekeep(this.#clock.now());
     if (!this.#dead.delete(jobId)) return false;
     const rec = this.#records.get(jobId)!;
     rec.state = "ready";
@@ -464,6 +465,7 @@ export class InMemoryJobQueue implements JobQueue {
 
   async #dlqRequeueAll(): Promise<number> {
     this.#assertOpen();
+    this.#housekeep(this.#clock.now());
     let n = 0;
     for (const id of [...this.#dead.keys()]) if (await this.#dlqRequeue(id)) n++;
     return n;
@@ -471,6 +473,7 @@ export class InMemoryJobQueue implements JobQueue {
 
   async #dlqPurge(): Promise<number> {
     this.#assertOpen();
+    this.#housekeep(this.#clock.now());
     const n = this.#dead.size;
     for (const id of this.#dead.keys()) this.#records.delete(id);
     this.#dead.clear();

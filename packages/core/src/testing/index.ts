@@ -65,3 +65,4 @@ export function testJobQueue(options: JobQueueSuiteOptions): void {
     }
   });
 }
+export { type JobQueueModelOptions, testJobQueueModel } from "./model.js";
