@@ -27,6 +27,18 @@ export interface TaskContext {
 /** A scheduled function, sync or async. Its return value is ignored; a throw is logged. */
 export type TaskFunction = (context: TaskContext) => unknown;
 
+/** Options of {@link InMemoryScheduler.addTask}. */
+export interface AddTaskOptions {
+  /**
+   * Fall due at whole multiples of the interval since the Unix epoch (every 300 s:
+   * at :00, :05, :10 past the hour, UTC) instead of one interval after adding. Replicas
+   * sharing a leader then agree on due times however far apart they started, so a
+   * takeover keeps the rhythm.
+   * @default false
+   */
+  aligned?: boolean;
+}
+
 /** Options of {@link InMemoryScheduler.addCron}. */
 export interface AddCronOptions {
   /** IANA time zone the expression is read in. @default the process's local zone */
@@ -37,6 +49,8 @@ export interface AddCronOptions {
 export interface AddJobOptions {
   /** Enqueue every this many seconds (fractions allowed); the first one interval after adding. */
   intervalSeconds?: number;
+  /** With `intervalSeconds`: see {@link AddTaskOptions.aligned}. @default false */
+  aligned?: boolean;
   /** Enqueue on this five-field cron expression or `@daily`-style macro. */
   cron?: string;
   /** Time zone of `cron`. @default the process's local zone */
@@ -88,6 +102,7 @@ interface Task {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const JOB_OPTION_KEYS = new Set([
   "intervalSeconds",
+  "aligned",
   "cron",
   "timezone",
   "queue",
@@ -193,19 +208,26 @@ export class InMemoryScheduler {
 
   /**
    * Runs `fn` every `intervalSeconds` (fractions allowed), the first time one interval
-   * from now. Adding a name again replaces that task and its schedule.
+   * from now (or at the next multiple of the interval with `aligned`). Adding a name
+   * again replaces that task and its schedule.
    */
-  async addTask(name: string, intervalSeconds: number, fn: TaskFunction): Promise<void> {
+  async addTask(
+    name: string,
+    intervalSeconds: number,
+    fn: TaskFunction,
+    options: AddTaskOptions = {},
+  ): Promise<void> {
     const prefix = "addTask: ";
     checkName(name, prefix);
     const intervalMs = checkInterval(intervalSeconds, "intervalSeconds", prefix);
     checkFunction(fn, "fn", prefix);
+    const aligned = checkAligned(options?.aligned, prefix);
     this.#put({
       name,
       fn,
       intervalMs,
       cron: undefined,
-      nextRunAt: this.#clock.now() + intervalMs,
+      nextRunAt: this.#firstIntervalRun(intervalMs, aligned),
     });
   }
 
@@ -273,6 +295,13 @@ export class InMemoryScheduler {
         `${prefix}give exactly one of intervalSeconds or cron, got ${hasInterval ? "both" : "neither"}`,
       );
     }
+    if (hasCron && options.aligned !== undefined) {
+      throw new ScheduleConfigError(
+        "aligned",
+        `${prefix}aligned only applies to intervalSeconds; cron schedules are aligned already`,
+      );
+    }
+    const aligned = checkAligned(options.aligned, prefix);
     if (hasInterval && options.timezone !== undefined) {
       throw new ScheduleConfigError(
         "timezone",
@@ -315,7 +344,7 @@ export class InMemoryScheduler {
         fn,
         intervalMs,
         cron: undefined,
-        nextRunAt: this.#clock.now() + intervalMs,
+        nextRunAt: this.#firstIntervalRun(intervalMs, aligned),
       });
     } else {
       const cron = parseCron(options.cron, options.timezone, {
@@ -376,6 +405,11 @@ export class InMemoryScheduler {
     this.#stopController.abort(new Error("scheduler stopped"));
     this.#wake?.();
     await this.#loop;
+  }
+
+  #firstIntervalRun(intervalMs: number, aligned: boolean): number {
+    const now = this.#clock.now();
+    return aligned ? (Math.floor(now / intervalMs) + 1) * intervalMs : now + intervalMs;
   }
 
   #put(task: Task): void {
@@ -525,6 +559,17 @@ function checkInterval(value: unknown, field: string, prefix: string): number {
     );
   }
   return value * 1000;
+}
+
+function checkAligned(value: unknown, prefix: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") {
+    throw new ScheduleConfigError(
+      "aligned",
+      `${prefix}aligned must be true or false, got ${describeValue(value)}`,
+    );
+  }
+  return value;
 }
 
 function checkFunction(value: unknown, field: string, prefix: string): void {

@@ -2,6 +2,7 @@ export type { Leader } from "@svc-jobs/core";
 export {
   type AddCronOptions,
   type AddJobOptions,
+  type AddTaskOptions,
   InMemoryScheduler,
   type InMemorySchedulerOptions,
   type TaskContext,

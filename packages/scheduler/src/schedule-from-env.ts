@@ -279,7 +279,7 @@ function checkEntry(
       cronField: "cron",
       timezoneField: "timezone",
       index,
-      prefix: `${envVar}[${index}]: `,
+      prefix: `${envVar}[${index}].`,
     });
     schedule = { cron: cron.expression, timezone: cron.timezone };
   }

@@ -55,6 +55,13 @@ describe("addJob", () => {
     expect(jobs.map((j) => j.payload)).toEqual([{}, { list: [1] }]);
   });
 
+  it("aligned interval jobs fall due on the epoch grid", async () => {
+    const { clock, queue, scheduler } = setup();
+    clock.advance(7);
+    await scheduler.addJob("tick", { intervalSeconds: 10, aligned: true, queue, jobName: "t" });
+    expect((await scheduler.nextRunAt("tick"))?.toISOString()).toBe("2026-01-01T00:00:10.000Z");
+  });
+
   it("calls payloadFactory at each run", async () => {
     const { clock, queue, scheduler } = setup();
     let n = 0;
@@ -132,6 +139,8 @@ describe("addJob", () => {
       [{ ...ok, enqueueOptions: { delaySeconds: -1 } }, "enqueueOptions.delaySeconds"],
       [{ ...ok, job_name: "j" }, "job_name"],
       [{ cron: "* * *", queue, jobName: "j" }, "cron"],
+      [{ cron: "* * * * *", aligned: true, queue, jobName: "j" }, "aligned"],
+      [{ ...ok, aligned: 1 }, "aligned"],
     ];
     for (const [options, field] of cases) {
       const error = await scheduler.addJob("bad", options as never).catch((e: unknown) => e);

@@ -76,6 +76,34 @@ describe("interval tasks", () => {
     expect(count).toBe(2);
   });
 
+  it("aligned: falls due at whole multiples of the interval since the epoch", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 3, 17));
+    const scheduler = new InMemoryScheduler({ clock, logger: recordingLogger() });
+    const runs: string[] = [];
+    await scheduler.addTask(
+      "five-minutes",
+      300,
+      () => {
+        runs.push(new Date(clock.now()).toISOString());
+      },
+      { aligned: true },
+    );
+    expect((await scheduler.nextRunAt("five-minutes"))?.toISOString()).toBe(
+      "2026-01-01T12:05:00.000Z",
+    );
+    for (let i = 0; i < 10; i++) {
+      clock.advance(60);
+      await scheduler.tick();
+    }
+    expect(runs).toEqual(["2026-01-01T12:05:17.000Z", "2026-01-01T12:10:17.000Z"]);
+    // Two replicas that start at different times agree on the due times.
+    const other = new InMemoryScheduler({ clock, logger: recordingLogger() });
+    await other.addTask("five-minutes", 300, () => {}, { aligned: true });
+    expect(await other.nextRunAt("five-minutes")).toEqual(
+      await scheduler.nextRunAt("five-minutes"),
+    );
+  });
+
   it("supports fractional intervals", async () => {
     const { clock, scheduler } = setup();
     let count = 0;
@@ -164,6 +192,7 @@ describe("interval tasks", () => {
       [() => scheduler.addTask("t", Number.POSITIVE_INFINITY, fn), "intervalSeconds"],
       [() => scheduler.addTask("t", "60" as never, fn), "intervalSeconds"],
       [() => scheduler.addTask("t", 60, "cleanup" as never), "fn"],
+      [() => scheduler.addTask("t", 60, fn, { aligned: "yes" as never }), "aligned"],
     ];
     for (const [call, field] of cases) {
       const error = await call().catch((e: unknown) => e);
