@@ -33,7 +33,10 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(secret: string): Promise<Receiver> {
+export async function startReceiver(
+  secret: string,
+  options: { headerName?: string } = {},
+): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
   const plan: (number | "hang")[] = [];
   const hung: IncomingMessage[] = [];
@@ -46,7 +49,12 @@ export async function startReceiver(secret: string): Promise<Receiver> {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       body = Buffer.concat(chunks).toString("utf8");
-      verified = await verifyWebhookRequest(req, { secrets: [secret], body, scheme: "hmac" });
+      verified = await verifyWebhookRequest(req, {
+        secrets: [secret],
+        body,
+        scheme: "hmac",
+        headerName: options.headerName,
+      });
       await verifyWebhookRequest(req, { secrets: [secret], body, scheme: "standard" });
     } catch {
       verified = null;
