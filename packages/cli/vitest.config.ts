@@ -5,7 +5,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["@svc-jobs/source"] } },
   test: {
     include: ["test/**/*.test.ts"],
-    testTimeout: 20_000,
-    hookTimeout: 60_000,
+    globalSetup: ["test/global-setup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
   },
 });

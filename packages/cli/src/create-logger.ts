@@ -1,0 +1,32 @@
+import { type DestinationStream, type Logger, pino } from "pino";
+
+/** Options of {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** Minimum level. @default `LOG_LEVEL`, else `"info"` */
+  level?: string;
+  /** Where JSON lines go. @default stdout */
+  destination?: DestinationStream;
+}
+
+/**
+ * The worker's structured logger: pino, JSON lines on stdout, one line per job
+ * outcome. Keys that commonly hold secrets are redacted in case a handler logs them.
+ *
+ * @example
+ * ```ts
+ * const log = createLogger();
+ * log.info({ jobId: "7" }, "job completed");
+ * ```
+ */
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const level = options.level ?? process.env.LOG_LEVEL ?? "info";
+  const config = {
+    level,
+    base: { service: "svc-jobs", pid: process.pid },
+    redact: {
+      paths: ["password", "secret", "token", "authorization", "*.password", "*.secret", "*.token"],
+      censor: "[redacted]",
+    },
+  };
+  return options.destination ? pino(config, options.destination) : pino(config);
+}

@@ -1,0 +1,169 @@
+import { ConfigError, InMemoryJobQueue, type JobQueue, type Leader } from "@svc-jobs/core";
+import { RedisJobQueue, RedisLeader } from "@svc-jobs/redis";
+import {
+  InMemoryScheduler,
+  type InMemorySchedulerOptions,
+  type SchedulerLogger,
+} from "@svc-jobs/scheduler";
+import { Redis, type RedisOptions } from "ioredis";
+import { DEFAULT_REDIS_URL, redactUrl, redisOptionsFromUrl } from "./redis-url.js";
+
+/** The queue backends `easyJobs` can build. */
+export type JobsDriver = "memory" | "redis";
+
+/** Options of {@link easyJobs}. Each falls back to its environment variable. */
+export interface EasyJobsOptions {
+  /** `memory` or `redis`, case-insensitive. @default `JOBS_DRIVER`, else `"memory"` */
+  driver?: string;
+  /** Where Redis listens (redis driver). @default `REDIS_URL`, else `"redis://localhost:6379/0"` */
+  redisUrl?: string;
+  /** Key prefix of the Redis queue; one prefix is one queue. @default `JOBS_PREFIX`, else `"jobs"` */
+  prefix?: string;
+  /** Seconds a reserved job stays hidden before another worker may take it. @default 60 */
+  visibilityTimeoutSeconds?: number;
+  /** The scheduler's longest sleep between checks, in seconds (it wakes at due times anyway). @default 60 */
+  tickIntervalSeconds?: number;
+  /** Where the scheduler reports failed tasks and leadership changes. @default console */
+  schedulerLogger?: SchedulerLogger;
+  /** Extra ioredis options (timeouts, retry strategy, TLS) merged over the URL's. @default none */
+  redisOptions?: RedisOptions;
+  /** Where the environment variables are read from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What {@link easyJobs} returns. */
+export interface EasyJobs {
+  /** The driver that was chosen. */
+  driver: JobsDriver;
+  /** The key prefix (redis) or `"memory"`. */
+  prefix: string;
+  /** The job queue. */
+  queue: JobQueue;
+  /** A scheduler for periodic tasks; with the redis driver it fires only on the leader replica. */
+  scheduler: InMemoryScheduler;
+  /** The Redis client easyJobs opened (redis driver only). */
+  redis?: Redis;
+  /** The redis URL with its password hidden, for messages (redis driver only). */
+  redisUrl?: string;
+  /** The scheduler's leader lease (redis driver only). */
+  leader?: Leader;
+  /** Stops the scheduler, releases the lease and closes the queue and the Redis connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds a queue and a scheduler from the environment, the way the worker and
+ * your API process both should: `JOBS_DRIVER` (`memory` or `redis`), `REDIS_URL`,
+ * `JOBS_PREFIX`. Bad values are a `ConfigError` that says what to set.
+ *
+ * @example
+ * ```ts
+ * const { queue, scheduler, close } = easyJobs(); // JOBS_DRIVER=redis for production
+ * const job = await queue.enqueue("send_email", { to: "user@example.com" });
+ * console.log(`enqueued job ${job.id}`);
+ * await close();
+ * ```
+ */
+export function easyJobs(options: EasyJobsOptions = {}): EasyJobs {
+  const env = options.env ?? process.env;
+  const driver = resolveDriver(options.driver ?? env.JOBS_DRIVER);
+  const schedulerOptions: InMemorySchedulerOptions = {};
+  if (options.tickIntervalSeconds !== undefined) {
+    schedulerOptions.tickIntervalSeconds = options.tickIntervalSeconds;
+  }
+  if (options.schedulerLogger) schedulerOptions.logger = options.schedulerLogger;
+  if (driver === "memory") {
+    const queue = new InMemoryJobQueue(
+      options.visibilityTimeoutSeconds === undefined
+        ? {}
+        : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds },
+    );
+    const scheduler = new InMemoryScheduler(schedulerOptions);
+    return {
+      driver,
+      prefix: "memory",
+      queue,
+      scheduler,
+      async close() {
+        await scheduler.stop();
+        await queue.close();
+      },
+    };
+  }
+  const prefix = resolvePrefix(options.prefix ?? env.JOBS_PREFIX);
+  const url = resolveRedisUrl(options.redisUrl ?? env.REDIS_URL);
+  const redis = new Redis({ ...redisOptionsFromUrl(url), ...options.redisOptions });
+  const queue = new RedisJobQueue(redis, {
+    prefix,
+    ...(options.visibilityTimeoutSeconds === undefined
+      ? {}
+      : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }),
+  });
+  const leader = new RedisLeader(redis, { key: `${prefix}:scheduler:leader` });
+  const scheduler = new InMemoryScheduler({ ...schedulerOptions, leader });
+  let closed: Promise<void> | undefined;
+  return {
+    driver,
+    prefix,
+    queue,
+    scheduler,
+    redis,
+    redisUrl: redactUrl(url),
+    leader,
+    close() {
+      closed ??= (async () => {
+        await scheduler.stop();
+        // Only a held lease is worth releasing; with Redis down it runs out by itself.
+        if (leader.isLeader() && redis.status === "ready") await leader.release().catch(() => {});
+        await queue.close();
+        await closeRedis(redis);
+      })();
+      return closed;
+    },
+  };
+}
+
+/** Reads a driver name; `undefined` or empty means `memory`. */
+export function resolveDriver(value: string | undefined): JobsDriver {
+  const text = (value ?? "").trim().toLowerCase();
+  if (text === "" || text === "memory") return "memory";
+  if (text === "redis") return "redis";
+  throw new ConfigError(
+    `JOBS_DRIVER is ${JSON.stringify(value)}: set it to "memory" (one process, for development) or "redis" (shared, for production)`,
+    { code: "ERR_JOBS_DRIVER" },
+  );
+}
+
+function resolveRedisUrl(value: string | undefined): string {
+  const url = value === undefined || value.trim() === "" ? DEFAULT_REDIS_URL : value.trim();
+  redisOptionsFromUrl(url);
+  return url;
+}
+
+function resolvePrefix(value: string | undefined): string {
+  const prefix = value === undefined || value.trim() === "" ? "jobs" : value.trim();
+  if (/\s/.test(prefix) || prefix.length > 200) {
+    throw new ConfigError(
+      `queue prefix ${JSON.stringify(prefix)} is not usable: use a short name without spaces, e.g. "jobs" or "billing"`,
+      { code: "ERR_JOBS_PREFIX" },
+    );
+  }
+  return prefix;
+}
+
+// QUIT waits for an answer, which never comes while Redis is unreachable.
+async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status !== "ready") {
+    redis.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    redis.quit().catch(() => {}),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, 2000);
+    }),
+  ]);
+  clearTimeout(timer);
+  redis.disconnect();
+}

@@ -1,0 +1,376 @@
+import { ConfigError, JobValidationError } from "@svc-jobs/core";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error.js";
+import { dlqListCommand, dlqPurgeCommand, dlqRequeueCommand } from "./dlq-command.js";
+import { enqueueCommand } from "./enqueue-command.js";
+import { runWorker } from "./run-worker.js";
+import { statsCommand } from "./stats-command.js";
+
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  /** Where error lines go. @default process.stderr */
+  err?: NodeJS.WritableStream;
+  /** Version printed by `--version`. @default "0.0.0" */
+  version?: string;
+}
+
+interface GlobalOptions {
+  driver?: string;
+  redisUrl?: string;
+  prefix: string;
+}
+
+/**
+ * Runs the `svc-jobs` command with `argv` (without `node` and the script) and
+ * resolves to the exit code: 0 on success, 2 for usage errors (bad arguments,
+ * JSON or configuration), 1 for runtime failures (Redis unreachable, a module
+ * that throws). Errors are printed as one line on stderr.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(process.argv.slice(2));
+ * ```
+ */
+export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<number> {
+  const err = options.err ?? process.stderr;
+  const program = buildProgram(options.version ?? "0.0.0");
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    return report(error, err, argv);
+  }
+}
+
+function report(error: unknown, err: NodeJS.WritableStream, argv: string[]): number {
+  if (error instanceof CommanderError) {
+    if (
+      error.code === "commander.helpDisplayed" ||
+      error.code === "commander.version" ||
+      error.exitCode === 0
+    ) {
+      return 0;
+    }
+    if (error.code === "commander.help") return EXIT_USAGE;
+    const where = argv.filter((a) => !a.startsWith("-")).slice(0, 2);
+    const known = ["run", "jobs", "stats", "dlq", "enqueue"];
+    const helpFor = known.includes(where[0] ?? "")
+      ? `svc-jobs ${where[0] === "dlq" || where[0] === "jobs" ? where.join(" ") : where[0]} --help`
+      : "svc-jobs --help";
+    err.write(`svc-jobs: ${oneLine(error.message)} (see ${helpFor})\n`);
+    return EXIT_USAGE;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  err.write(`svc-jobs: error: ${oneLine(message)}\n`);
+  if (process.env.SVC_JOBS_DEBUG && error instanceof Error && error.stack) {
+    err.write(`${error.stack}\n`);
+  }
+  if (error instanceof CliError) return error.exitCode;
+  // Bad configuration or input is the caller's to fix: a usage error.
+  if (error instanceof ConfigError || error instanceof JobValidationError) return EXIT_USAGE;
+  return EXIT_RUNTIME;
+}
+
+function buildProgram(version: string): Command {
+  const program = new Command("svc-jobs")
+    .description("Run svc-jobs workers and operate their queues (stats, dead letters, enqueue).")
+    .version(version)
+    .addOption(new Option("--driver <driver>", "queue backend: memory or redis").env("JOBS_DRIVER"))
+    .addOption(
+      new Option("--redis-url <url>", "Redis URL (redis://, rediss:// or unix://)").env(
+        "REDIS_URL",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--prefix <prefix>",
+        "queue key prefix; one prefix is one queue (stats takes a comma-separated list)",
+      )
+        .env("JOBS_PREFIX")
+        .default("jobs"),
+    )
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+
+  const configure = (cmd: Command) => cmd.exitOverride().configureOutput({ outputError: () => {} });
+
+  const addRun = (parent: Command) =>
+    configure(
+      parent
+        .command("run")
+        .description(
+          "Run workers: take jobs from the queue and run the handlers module; SIGTERM/SIGINT drain gracefully.",
+        )
+        .addOption(
+          new Option(
+            "--handlers <module>",
+            "module exporting a JobRegistry (registry/default) or a handler function (handler); ./paths are relative to the current directory",
+          ).env("JOBS_HANDLERS"),
+        )
+        .option(
+          "--concurrency <n>",
+          "jobs run at the same time",
+          positiveInteger("--concurrency"),
+          1,
+        )
+        .option(
+          "--poll-interval <seconds>",
+          "longest idle wait for a job",
+          seconds("--poll-interval", 0.001),
+          0.5,
+        )
+        .option("--max-jobs <n>", "exit 0 after this many jobs", positiveInteger("--max-jobs"))
+        .option(
+          "--metrics-port <port>",
+          "serve /metrics, /healthz and /readyz on this port",
+          port("--metrics-port"),
+        )
+        .option(
+          "--grace <seconds>",
+          "on SIGTERM/SIGINT, time in-flight jobs get to finish before they are handed back",
+          seconds("--grace"),
+          30,
+        )
+        .addOption(
+          new Option(
+            "--timeout <seconds>",
+            "handler timeout (default: JOB_DEFAULT_TIMEOUT_SECONDS, else none)",
+          ).argParser(seconds("--timeout", 0.001)),
+        )
+        .action(async (_opts: unknown, cmd: Command) => {
+          const o = cmd.optsWithGlobals<
+            GlobalOptions & {
+              handlers?: string;
+              concurrency: number;
+              pollInterval: number;
+              maxJobs?: number;
+              metricsPort?: number;
+              grace: number;
+              timeout?: number;
+            }
+          >();
+          await runWorker({
+            ...(o.handlers === undefined ? {} : { handlers: o.handlers }),
+            concurrency: o.concurrency,
+            pollIntervalSeconds: o.pollInterval,
+            ...(o.maxJobs === undefined ? {} : { maxJobs: o.maxJobs }),
+            ...(o.metricsPort === undefined ? {} : { metricsPort: o.metricsPort }),
+            graceSeconds: o.grace,
+            ...(o.timeout === undefined ? {} : { timeoutSeconds: o.timeout }),
+            ...(o.driver === undefined ? {} : { driver: o.driver }),
+            ...(o.redisUrl === undefined ? {} : { redisUrl: o.redisUrl }),
+            prefix: singlePrefix(o.prefix),
+          });
+        }),
+    );
+
+  addRun(program);
+  const jobs = configure(
+    program.command("jobs").description("The guide's spelling: svc-jobs jobs run"),
+  );
+  addRun(jobs);
+
+  configure(
+    program
+      .command("stats")
+      .description("Show ready, delayed, processing and DLQ counts per queue prefix.")
+      .option("--watch", "refresh until Ctrl-C")
+      .option(
+        "--interval <seconds>",
+        "seconds between refreshes with --watch",
+        seconds("--interval", 0.1),
+        2,
+      )
+      .option("--all", "also show every queue prefix found in Redis")
+      .option("--json", "print JSON")
+      .action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<
+          GlobalOptions & { watch?: boolean; interval: number; all?: boolean; json?: boolean }
+        >();
+        await statsCommand({
+          ...target(o, "stats"),
+          prefixes: o.prefix
+            .split(",")
+            .map((p) => p.trim())
+            .filter((p) => p !== ""),
+          all: o.all ?? false,
+          json: o.json ?? false,
+          watch: o.watch ?? false,
+          intervalSeconds: o.interval,
+        });
+      }),
+  );
+
+  const dlq = configure(
+    program.command("dlq").description("Inspect, requeue or purge the dead letter queue."),
+  );
+  configure(
+    dlq
+      .command("list")
+      .description("List dead jobs: id, name, attempts and last error (oldest first).")
+      .option("--limit <n>", "how many to show", positiveInteger("--limit"), 20)
+      .option("--offset <n>", "skip this many", nonNegativeInteger("--offset"), 0)
+      .option("--json", "print JSON (full error messages)")
+      .action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<
+          GlobalOptions & { limit: number; offset: number; json?: boolean }
+        >();
+        await dlqListCommand({
+          ...target(o, "dlq list"),
+          prefix: singlePrefix(o.prefix),
+          limit: o.limit,
+          offset: o.offset,
+          json: o.json ?? false,
+        });
+      }),
+  );
+  configure(
+    dlq
+      .command("requeue")
+      .description("Move a dead job (or --all) back to ready with attempts reset to 0.")
+      .argument("[id]", "job id, as shown by svc-jobs dlq list")
+      .option("--all", "requeue every dead job")
+      .action(async (id: string | undefined, _opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<GlobalOptions & { all?: boolean }>();
+        await dlqRequeueCommand({
+          ...target(o, "dlq requeue"),
+          prefix: singlePrefix(o.prefix),
+          ...(id === undefined ? {} : { id }),
+          all: o.all ?? false,
+        });
+      }),
+  );
+  configure(
+    dlq
+      .command("purge")
+      .description("Delete every dead job for good (needs --yes).")
+      .option("--yes", "confirm the deletion")
+      .action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<GlobalOptions & { yes?: boolean }>();
+        await dlqPurgeCommand({
+          ...target(o, "dlq purge"),
+          prefix: singlePrefix(o.prefix),
+          yes: o.yes ?? false,
+        });
+      }),
+  );
+
+  configure(
+    program
+      .command("enqueue")
+      .description("Enqueue a job and print its id.")
+      .argument("<name>", "job name, e.g. send_email")
+      .argument("<json>", 'payload, a JSON object, e.g. \'{"to":"user@example.com"}\'')
+      .option("--delay <seconds>", "seconds before it becomes ready", seconds("--delay"))
+      .option(
+        "--max-attempts <n>",
+        "attempts before the DLQ (default 5)",
+        positiveInteger("--max-attempts"),
+      )
+      .option(
+        "--backoff <seconds>",
+        "base of the linear retry delay (default 60)",
+        seconds("--backoff"),
+      )
+      .option(
+        "--dedupe-key <key>",
+        "a second enqueue with this key within 24 h returns the first job",
+      )
+      .option("--json", "print the whole job as JSON instead of its id")
+      .action(async (name: string, json: string, _opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<
+          GlobalOptions & {
+            delay?: number;
+            maxAttempts?: number;
+            backoff?: number;
+            dedupeKey?: string;
+            json?: boolean;
+          }
+        >();
+        await enqueueCommand({
+          ...target(o, "enqueue"),
+          prefix: singlePrefix(o.prefix),
+          name,
+          json,
+          ...(o.delay === undefined ? {} : { delaySeconds: o.delay }),
+          ...(o.maxAttempts === undefined ? {} : { maxAttempts: o.maxAttempts }),
+          ...(o.backoff === undefined ? {} : { backoffSeconds: o.backoff }),
+          ...(o.dedupeKey === undefined ? {} : { dedupeKey: o.dedupeKey }),
+          printJob: o.json ?? false,
+        });
+      }),
+  );
+  return program;
+}
+
+function target(o: GlobalOptions, command: string) {
+  return {
+    command,
+    ...(o.driver === undefined ? {} : { driver: o.driver }),
+    ...(o.redisUrl === undefined ? {} : { redisUrl: o.redisUrl }),
+  };
+}
+
+function singlePrefix(prefix: string): string {
+  const trimmed = prefix.trim();
+  if (trimmed === "" || trimmed.includes(",") || /\s/.test(trimmed)) {
+    throw new CliError(
+      `--prefix ${JSON.stringify(prefix)} must name one queue (no commas or spaces) for this command; only svc-jobs stats takes a list`,
+      { code: "ERR_USAGE", exitCode: EXIT_USAGE },
+    );
+  }
+  return trimmed;
+}
+
+function positiveInteger(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+      throw new InvalidArgumentError(
+        `${flag} must be a whole number >= 1, got ${JSON.stringify(value)}`,
+      );
+    }
+    return n;
+  };
+}
+
+function nonNegativeInteger(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(
+        `${flag} must be a whole number >= 0, got ${JSON.stringify(value)}`,
+      );
+    }
+    return n;
+  };
+}
+
+function seconds(flag: string, min = 0) {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n) || n < min) {
+      throw new InvalidArgumentError(
+        `${flag} must be a number of seconds >= ${min} (fractions allowed), got ${JSON.stringify(value)}`,
+      );
+    }
+    return n;
+  };
+}
+
+function port(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || n > 65535) {
+      throw new InvalidArgumentError(
+        `${flag} must be a TCP port 0-65535, got ${JSON.stringify(value)}`,
+      );
+    }
+    return n;
+  };
+}
+
+function oneLine(text: string): string {
+  return text.split("\n").filter((l) => l.trim() !== "")[0] ?? text;
+}

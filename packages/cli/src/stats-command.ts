@@ -1,0 +1,111 @@
+import type { QueueStats } from "@svc-jobs/core";
+import { type AdminTarget, openAdmin } from "./open-admin.js";
+
+/** Options of {@link statsCommand}. */
+export interface StatsCommandOptions extends AdminTarget {
+  /** Queue prefixes to show. */
+  prefixes: string[];
+  /** Also show every prefix found in Redis (SCAN for `*:seq`). @default false */
+  all?: boolean;
+  /** Print JSON instead of a table. @default false */
+  json?: boolean;
+  /** Refresh until interrupted. @default false */
+  watch?: boolean;
+  /** Seconds between refreshes with `watch`. @default 2 */
+  intervalSeconds?: number;
+  /** Where output goes. @default process.stdout */
+  out?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** One row of `svc-jobs stats`. */
+export interface PrefixStats extends QueueStats {
+  prefix: string;
+}
+
+/**
+ * `svc-jobs stats`: ready, delayed, processing and DLQ counts per queue prefix,
+ * once or refreshed live with `watch` (until SIGINT/SIGTERM).
+ */
+export async function statsCommand(options: StatsCommandOptions): Promise<void> {
+  const out = options.out ?? process.stdout;
+  const admin = await openAdmin(options);
+  try {
+    const snapshot = async (): Promise<PrefixStats[]> => {
+      const prefixes = [...options.prefixes];
+      if (options.all) {
+        for (const found of await discoverPrefixes(admin.redis)) {
+          if (!prefixes.includes(found)) prefixes.push(found);
+        }
+      }
+      return Promise.all(
+        prefixes.map(async (prefix) => ({ prefix, ...(await admin.queue(prefix).stats()) })),
+      );
+    };
+    const print = (rows: PrefixStats[]) => {
+      if (options.json) out.write(`${JSON.stringify(rows)}\n`);
+      else out.write(formatStats(rows));
+    };
+    if (!options.watch) {
+      print(await snapshot());
+      return;
+    }
+    const intervalMs = (options.intervalSeconds ?? 2) * 1000;
+    const stopped = new AbortController();
+    const stop = () => stopped.abort();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    try {
+      while (!stopped.signal.aborted) {
+        const rows = await snapshot();
+        if (out.isTTY && !options.json) out.write("\x1b[2J\x1b[H");
+        if (!options.json) {
+          out.write(`${new Date().toISOString()}  (every ${intervalMs / 1000}s, Ctrl-C to stop)\n`);
+        }
+        print(rows);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, intervalMs);
+          stopped.signal.addEventListener(
+            "abort",
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+      }
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
+  } finally {
+    await admin.close();
+  }
+}
+
+/** The stats rows as an aligned text table. */
+export function formatStats(rows: PrefixStats[]): string {
+  const header = ["prefix", "ready", "delayed", "processing", "dlq"];
+  const cells = rows.map((r) => [
+    r.prefix,
+    String(r.ready),
+    String(r.delayed),
+    String(r.processing),
+    String(r.dlq),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]?.length ?? 0)));
+  const line = (c: string[]) =>
+    c.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join("  ");
+  return `${[line(header), ...cells.map(line)].join("\n")}\n`;
+}
+
+async function discoverPrefixes(redis: import("ioredis").Redis): Promise<string[]> {
+  const found = new Set<string>();
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", "*:seq", "COUNT", 1000);
+    cursor = next;
+    for (const key of keys) found.add(key.slice(0, -":seq".length).replace(/^\{(.*)\}$/, "$1"));
+  } while (cursor !== "0");
+  return [...found].sort();
+}

@@ -1,0 +1,146 @@
+import { freePort } from "@svc-jobs/test-servers";
+import { describe, expect, it } from "vitest";
+import { runBin, startBin } from "./helpers.js";
+
+function expectOneLineError(
+  out: { code: number | null; stderr: string; stdout: string },
+  code: number,
+  message: RegExp,
+) {
+  expect(out.code).toBe(code);
+  expect(out.stderr).toMatch(message);
+  expect(out.stderr.trim().split("\n")).toHaveLength(1);
+  expect(out.stderr).toMatch(/^svc-jobs: /);
+  expect(out.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe("usage errors", () => {
+  it("an unknown command is one line and exit 2", async () => {
+    const out = await runBin(["frobnicate"], {});
+    expectOneLineError(out, 2, /unknown command 'frobnicate'/);
+  });
+
+  it("an unknown option is one line and exit 2", async () => {
+    const out = await runBin(["stats", "--wach"], {});
+    expectOneLineError(out, 2, /unknown option '--wach'.*svc-jobs stats --help/);
+  });
+
+  it.each([
+    [["run", "--concurrency", "0"], /--concurrency must be a whole number >= 1/],
+    [["run", "--poll-interval", "soon"], /--poll-interval must be a number of seconds/],
+    [["dlq", "list", "--limit", "-1"], /--limit must be a whole number >= 1/],
+    [["run", "--metrics-port", "99999"], /--metrics-port must be a TCP port/],
+  ])("bad option value %j is exit 2", async (args, message) => {
+    expectOneLineError(await runBin(args, {}), 2, message);
+  });
+
+  it.each([
+    ["run"],
+    ["jobs", "run"],
+    ["stats"],
+    ["dlq"],
+    ["dlq", "list"],
+    ["dlq", "requeue"],
+    ["dlq", "purge"],
+    ["enqueue"],
+  ])("svc-jobs %s --help prints its usage and exits 0", async (...args) => {
+    const out = await runBin([...args, "--help"], {});
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(`Usage: svc-jobs ${args.join(" ")}`);
+  });
+
+  it("run without a handlers module refuses to start and says how to give one", async () => {
+    const out = await runBin(["run"], { JOBS_DRIVER: "memory" });
+    expectOneLineError(out, 2, /refuses to start.*--handlers .*JOBS_HANDLERS/);
+  });
+
+  it("run with a module that does not exist names it (exit 2)", async () => {
+    const out = await runBin(["jobs", "run", "--handlers", "./missing/jobs.js"], {});
+    expectOneLineError(out, 2, /handlers module "\.\/missing\/jobs\.js" not found/);
+    const pkg = await runBin(["run"], { JOBS_HANDLERS: "no-such-package-xyz" });
+    expectOneLineError(pkg, 2, /handlers module "no-such-package-xyz" not found/);
+  });
+
+  it("run with a module that throws on import names it and the cause (exit 1)", async () => {
+    const out = await runBin(["run", "--handlers", "./test/fixtures/throws-on-load.mjs"], {});
+    expectOneLineError(
+      out,
+      1,
+      /handlers module ".*throws-on-load\.mjs" failed to load: database password missing at import time/,
+    );
+  });
+
+  it("run with a module that exports no handler says what to export (exit 2)", async () => {
+    const out = await runBin(["run", "--handlers", "./test/fixtures/no-handler.mjs"], {});
+    expectOneLineError(out, 2, /exports no handler \(it exports answer\): export a JobRegistry/);
+  });
+
+  it("a bad JOB_DEFAULT_TIMEOUT_SECONDS or JOBS_SCHEDULE_JSON stops run before it takes jobs", async () => {
+    const handlers = ["run", "--handlers", "./test/fixtures/registry-handlers.mjs"];
+    const timeout = await runBin(handlers, { JOB_DEFAULT_TIMEOUT_SECONDS: "soon" });
+    expectOneLineError(timeout, 2, /JOB_DEFAULT_TIMEOUT_SECONDS must be a positive number/);
+    const schedule = await runBin(handlers, { JOBS_SCHEDULE_JSON: "[{" });
+    expectOneLineError(schedule, 2, /JOBS_SCHEDULE_JSON is not valid JSON/);
+    const entry = await runBin(handlers, {
+      JOBS_SCHEDULE_JSON: '[{"name":"x","interval_seconds":5}]',
+    });
+    expectOneLineError(entry, 2, /JOBS_SCHEDULE_JSON\[0\]/);
+  });
+});
+
+describe("configuration errors", () => {
+  it("an unknown JOBS_DRIVER is exit 2 naming the choices", async () => {
+    const out = await runBin(["stats"], { JOBS_DRIVER: "postgres" });
+    expectOneLineError(out, 2, /JOBS_DRIVER is "postgres": set it to "memory".*or "redis"/);
+  });
+
+  it("a REDIS_URL that is not redis://, rediss:// or unix:// is exit 2", async () => {
+    const out = await runBin(["stats"], {
+      JOBS_DRIVER: "redis",
+      REDIS_URL: "http://localhost:6379",
+    });
+    expectOneLineError(out, 2, /REDIS_URL "http:\/\/localhost:6379\/?" uses the scheme "http"/);
+    const junk = await runBin(["stats"], { JOBS_DRIVER: "redis", REDIS_URL: "not a url" });
+    expectOneLineError(junk, 2, /REDIS_URL "not a url" is not a URL/);
+  });
+
+  it("the admin commands refuse the memory driver, pointing at JOBS_DRIVER=redis", async () => {
+    for (const args of [["stats"], ["dlq", "list"], ["enqueue", "x", "{}"]]) {
+      const out = await runBin(args, {});
+      expectOneLineError(out, 2, /driver is memory.*set JOBS_DRIVER=redis/);
+    }
+  });
+
+  it("unreachable Redis is a one-line error and exit 1 (JOBS_DRIVER is case-insensitive)", async () => {
+    const port = await freePort();
+    const env = { JOBS_DRIVER: "Redis", REDIS_URL: `redis://:hunter2@127.0.0.1:${port}/0` };
+    for (const args of [
+      ["stats"],
+      ["dlq", "list"],
+      ["dlq", "purge", "--yes"],
+      ["enqueue", "x", "{}"],
+    ]) {
+      const out = await runBin(args, env, { timeoutMs: 15_000 });
+      expectOneLineError(
+        out,
+        1,
+        new RegExp(`cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/0`),
+      );
+      expect(out.stderr).not.toContain("hunter2");
+    }
+  });
+
+  it("the worker keeps retrying an unreachable Redis and still stops cleanly on SIGTERM", async () => {
+    const port = await freePort();
+    const bin = startBin(["run", "--handlers", "./test/fixtures/registry-handlers.mjs"], {
+      JOBS_DRIVER: "redis",
+      REDIS_URL: `redis://127.0.0.1:${port}/0`,
+    });
+    await bin.waitFor(
+      (b) => b.stdout.includes("redis unreachable; retrying"),
+      "the outage log line",
+    );
+    expect(bin.child.exitCode).toBeNull();
+    expect(await bin.stop("SIGTERM")).toBe(0);
+  });
+});
