@@ -83,6 +83,13 @@ export interface RedisJobQueueOptions {
 
 type Fields = (string | null | undefined | false)[];
 
+/**
+ * Why a wait ended: `wake` (a wake-up token arrived, an error, close or abort: look
+ * again), `timeout` (this waiter's own time ran out), `quiet` (the shared BLPOP timed out
+ * with no news).
+ */
+type WakeReason = "wake" | "timeout" | "quiet";
+
 // Lua builds last_error of an expiry from these halves, so the text stays core's.
 const [EXPIRED_PRE, EXPIRED_POST] = (() => {
   const probe = 987654321;
@@ -143,7 +150,7 @@ export class RedisJobQueue implements JobQueue {
   #canBlock: boolean;
   #blocking: RedisJobQueueClient | undefined;
   #round: Promise<void> | undefined;
-  #waiters = new Set<() => void>();
+  #waiters = new Set<(reason: WakeReason) => void>();
   #closed = false;
 
   constructor(client: RedisJobQueueClient, options: RedisJobQueueOptions = {}) {
@@ -263,8 +270,12 @@ export class RedisJobQueue implements JobQueue {
       if (got.nextDue !== null) {
         wait = Math.min(wait, Math.max(MIN_WAIT_MS, got.nextDue - this.#clock.now()));
       }
-      await this.#waitForWork(wait, opts.signal);
+      const reason = await this.#waitForWork(wait, opts.signal);
       if (this.#closed || opts.signal?.aborted) return [];
+      // Each reserve is a script call: skip it when nothing can have changed, so an idle
+      // worker costs a few commands per second.
+      if (reason === "quiet") continue;
+      if (reason === "timeout" && Date.now() >= deadline) return [];
       got = await this.#reserve(count);
       if (got.jobs.length > 0) return got.jobs;
     }
@@ -390,7 +401,7 @@ export class RedisJobQueue implements JobQueue {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#wakeAll();
+    this.#wakeAll("wake");
     const blocking = this.#blocking;
     this.#blocking = undefined;
     // disconnect(), not quit(): QUIT would queue behind a pending BLPOP.
@@ -514,20 +525,21 @@ export class RedisJobQueue implements JobQueue {
   }
 
   /** Waits until work may be available: a wake-up from Redis, `maxMs`, or the signal. */
-  #waitForWork(maxMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
+  #waitForWork(maxMs: number, signal?: AbortSignal): Promise<WakeReason> {
+    return new Promise<WakeReason>((resolve) => {
+      const done = (reason: WakeReason) => {
         clearTimeout(timer);
         this.#waiters.delete(done);
-        signal?.removeEventListener("abort", done);
-        resolve();
+        signal?.removeEventListener("abort", onAbort);
+        resolve(reason);
       };
+      const onAbort = () => done("wake");
       const timer = setTimeout(
-        done,
+        () => done("timeout"),
         this.#canBlock ? maxMs : Math.min(maxMs, this.#fallbackPollMs),
       );
       this.#waiters.add(done);
-      signal?.addEventListener("abort", done, { once: true });
+      signal?.addEventListener("abort", onAbort, { once: true });
       if (this.#canBlock) this.#startRound(maxMs);
     });
   }
@@ -543,9 +555,11 @@ export class RedisJobQueue implements JobQueue {
     // BLPOP takes seconds with decimals; 0 would mean forever.
     const timeoutSeconds = Math.max(0.01, Math.ceil(maxMs) / 1000);
     this.#round = (async () => {
+      let reason: WakeReason = "wake";
       try {
         const got = await blocking.blpop(this.#keys.wake, timeoutSeconds);
-        if (got && this.#waiters.size === 0 && !this.#closed) {
+        if (got === null) reason = "quiet";
+        else if (this.#waiters.size === 0 && !this.#closed) {
           // Nobody here wants it any more (their waits ended): pass it on to other workers.
           await this.#client.lpush(this.#keys.wake, "1").catch(() => {});
         }
@@ -559,7 +573,7 @@ export class RedisJobQueue implements JobQueue {
       } finally {
         this.#round = undefined;
       }
-      this.#wakeAll();
+      this.#wakeAll(reason);
     })();
   }
 
@@ -586,10 +600,10 @@ export class RedisJobQueue implements JobQueue {
     return this.#blocking;
   }
 
-  #wakeAll(): void {
+  #wakeAll(reason: WakeReason): void {
     const waiters = [...this.#waiters];
     this.#waiters.clear();
-    for (const wake of waiters) wake();
+    for (const wake of waiters) wake(reason);
   }
 
   async #dlqList(opts: DlqListOptions = {}): Promise<Job[]> {
