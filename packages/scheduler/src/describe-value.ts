@@ -10,5 +10,6 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "function") return "a function";
   if (typeof value === "symbol") return "a symbol";
-  return `a ${(value as object).constructor?.name ?? "object"}`;
+  const kind = (value as object).constructor?.name;
+  return kind && kind !== "Object" ? `a ${kind}` : "an object";
 }

@@ -100,6 +100,7 @@ interface Task {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const RELEASE_TIMEOUT_MS = 5_000;
 const JOB_OPTION_KEYS = new Set([
   "intervalSeconds",
   "aligned",
@@ -156,6 +157,8 @@ export class InMemoryScheduler {
   readonly #leader: Leader | undefined;
   readonly #logger: SchedulerLogger;
   readonly #renewMs: number | undefined;
+  /** Waiting longer than the lease for a release is pointless: it has run out by then. */
+  readonly #releaseTimeoutMs: number = RELEASE_TIMEOUT_MS;
   readonly #tasks = new Map<string, Task>();
   /** In-flight runs by task name: the guard against overlapping runs. */
   readonly #running = new Map<string, Promise<void>>();
@@ -193,6 +196,7 @@ export class InMemoryScheduler {
     const lease = (leader as { leaseSeconds?: unknown } | undefined)?.leaseSeconds;
     if (typeof lease === "number" && Number.isFinite(lease) && lease > 0) {
       this.#renewMs = (lease * 1000) / 3;
+      this.#releaseTimeoutMs = Math.min(RELEASE_TIMEOUT_MS, lease * 1000);
     }
   }
 
@@ -374,6 +378,10 @@ export class InMemoryScheduler {
    * is true (schedules still advance). Resolves to the names of the tasks it fired.
    */
   async tick(): Promise<string[]> {
+    // A stop() of an earlier run must not hand manual ticks an already-fired signal.
+    if (!this.#loop && this.#stopController.signal.aborted) {
+      this.#stopController = new AbortController();
+    }
     const started = await this.#dispatch(false);
     await Promise.all(started.map(([, run]) => run));
     return started.map(([name]) => name);
@@ -431,7 +439,9 @@ export class InMemoryScheduler {
       }
       if (this.#leader) {
         try {
-          await this.#leader.release();
+          // Best effort: an unreachable Redis must not hold shutdown hostage; the lease
+          // then simply runs out.
+          await withTimeout(this.#leader.release(), this.#releaseTimeoutMs);
         } catch (error) {
           safeLog(this.#logger, "warn", "scheduler: releasing the leader lease failed", { error });
         }
@@ -444,7 +454,12 @@ export class InMemoryScheduler {
     let leading = true;
     if (this.#leader) {
       try {
-        leading = (await this.#leader.acquire()) === true;
+        const acquiring = this.#leader.acquire();
+        // A stop() must not wait for a Redis that hangs (ioredis queues commands while offline).
+        leading =
+          (fromLoop
+            ? await untilAborted(acquiring, this.#stopController.signal)
+            : await acquiring) === true;
       } catch (error) {
         leading = false;
         safeLog(
@@ -531,6 +546,51 @@ export class InMemoryScheduler {
       this.#wake = done;
     });
   }
+}
+
+/** Resolves like `promise`, or to `undefined` as soon as `signal` fires. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      resolve(undefined);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Rejects when `promise` has not settled within `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      promise.catch(() => {});
+      reject(new Error(`no answer within ${ms} ms`));
+    }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** The first due time after `now`, skipping (coalescing) occurrences already missed. */

@@ -109,6 +109,28 @@ describe("with a leader", () => {
     await running;
   });
 
+  it("stop() does not wait for an acquire() that hangs, nor long for a release() that hangs", async () => {
+    const hanging = {
+      leaseSeconds: 0.3,
+      acquireCalls: 0,
+      acquire(): Promise<boolean> {
+        this.acquireCalls++;
+        return new Promise<boolean>(() => {});
+      },
+      isLeader: () => false,
+      release: () => new Promise<void>(() => {}),
+    };
+    const logger = recordingLogger();
+    const scheduler = new InMemoryScheduler({ leader: hanging, logger });
+    const running = scheduler.run();
+    await vi.waitFor(() => expect(hanging.acquireCalls).toBe(1));
+    await scheduler.stop();
+    await running;
+    expect(
+      logger.records.some((r) => r.message.includes("releasing the leader lease failed")),
+    ).toBe(true);
+  }, 15_000);
+
   it("rejects something that is not a Leader", () => {
     expect(() => new InMemoryScheduler({ leader: {} as never })).toThrow(ScheduleConfigError);
     expect(() => new InMemoryScheduler({ leader: null as never })).toThrow(ScheduleConfigError);

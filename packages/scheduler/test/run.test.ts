@@ -108,6 +108,19 @@ describe("run() and stop()", () => {
     expect(logger.records.filter((r) => r.level === "error")).toHaveLength(2);
   });
 
+  it("tick() after stop() hands tasks a fresh signal", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const scheduler = new InMemoryScheduler({ clock, logger: recordingLogger() });
+    const signals: AbortSignal[] = [];
+    await scheduler.addTask("t", 1, ({ signal }) => {
+      signals.push(signal);
+    });
+    await scheduler.stop();
+    clock.advance(1);
+    await scheduler.tick();
+    expect(signals[0]?.aborted).toBe(false);
+  });
+
   it("run() twice returns the same loop, and the scheduler can run again after stop()", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const scheduler = new InMemoryScheduler({
