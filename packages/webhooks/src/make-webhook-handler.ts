@@ -229,14 +229,10 @@ export function makeWebhookHandler(options: WebhookHandlerOptions): WebhookHandl
     } catch (error) {
       const refused = findCause(error, WebhookDestinationError);
       if (refused) {
-        throw new WebhookDestinationError(
-          destination,
-          refused.message.replace(`destination ${host} `, `destination ${destination} `),
-          {
-            address: refused.address,
-            cause: error,
-          },
-        );
+        // Re-raise with the full destination (the lookup only knew the host name).
+        if (refused.address)
+          checkAddresses(destination, host, [{ address: refused.address, family: 0 }]);
+        throw new WebhookDestinationError(destination, refused.message, { cause: error });
       }
       if (timeout.aborted) {
         throw new WebhookDeliveryError(

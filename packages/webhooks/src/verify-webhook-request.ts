@@ -84,7 +84,7 @@ export async function verifyWebhookRequest(
   const scheme = options.scheme ?? "auto";
   const headerName = options.headerName ?? "X-Signature";
   const maxBodyBytes = validateInteger("maxBodyBytes", options.maxBodyBytes ?? 1024 * 1024, 1);
-  const headers = isFetchLike(request) ? request.headers : request.headers;
+  const headers = request.headers;
   const raw =
     options.body !== undefined ? toBuffer(options.body) : await readBody(request, maxBodyBytes);
   if (raw.length > maxBodyBytes) {
@@ -176,7 +176,6 @@ async function readBody(
     const buf = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
     size += buf.length;
     if (size > limit) {
-      request.resume();
       throw new WebhookVerificationError("body_too_large", `request body is over ${limit} bytes`);
     }
     chunks.push(buf);

@@ -219,7 +219,7 @@ describe("makeWebhookHandler", () => {
     // A public-looking name whose DNS answer is private (rebinding, internal records).
     const sneaky = makeHandler({
       allowPrivateNetworks: false,
-      getWebhookUrlForTopic: () => `http://hooks.example.test:${receiver.port}/hooks`,
+      getWebhookUrlForTopic: () => `http://hooks.example.test:${receiver.port}/hooks?token=t0k3n`,
       lookup: async () => [{ address: "127.0.0.1", family: 4 }],
     });
     const error = await Promise.resolve(sneaky(jobFor(m.id, m.topic, m.payload), ctx())).catch(
@@ -227,6 +227,8 @@ describe("makeWebhookHandler", () => {
     );
     expect(error).toBeInstanceOf(WebhookDestinationError);
     expect((error as WebhookDestinationError).address).toBe("127.0.0.1");
+    expect((error as Error).message).toContain(`http://hooks.example.test:${receiver.port}/hooks`);
+    expect((error as Error).message).not.toContain("t0k3n");
     for (const url of ["http://10.0.0.1/x", "http://[::ffff:10.0.0.1]/x", "file:///etc/passwd"]) {
       const h = makeHandler({ allowPrivateNetworks: false, getWebhookUrlForTopic: () => url });
       await expect(
