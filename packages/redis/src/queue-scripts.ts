@@ -10,7 +10,7 @@ export interface QueueCommands {
   svcJobsExtendVisibility(...args: string[]): Promise<number>;
   svcJobsStats(...args: string[]): Promise<number[]>;
   svcJobsHousekeep(...args: string[]): Promise<number[]>;
-  svcJobsDlqList(...args: string[]): Promise<(string | null)[][]>;
+  svcJobsDlqList(...args: string[]): Promise<[number, ...(string | null)[][]]>;
   svcJobsDlqRequeue(...args: string[]): Promise<number>;
   svcJobsDlqPurge(...args: string[]): Promise<number>;
 }

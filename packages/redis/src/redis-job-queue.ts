@@ -13,6 +13,7 @@ import {
   errorMessage,
   type Job,
   type JobQueue,
+  JobValidationError,
   type JsonObject,
   jobIdOf,
   linearRetry,
@@ -101,6 +102,7 @@ const [EXPIRED_PRE, EXPIRED_POST] = (() => {
 const MIN_WAIT_MS = 5;
 const BATCH = 1000;
 const ENQUEUE_CHUNK = 1000;
+const MAX_RESERVE_MANY = 1000;
 
 /**
  * The production backend: a job queue in Redis, every transition one Lua script, with
@@ -256,7 +258,12 @@ export class RedisJobQueue implements JobQueue {
    */
   async reserveMany(count: number, opts: ReserveOptions = {}): Promise<Job[]> {
     this.#assertOpen();
-    validateInteger("count", count, 1);
+    if (validateInteger("count", count, 1) > MAX_RESERVE_MANY) {
+      throw new JobValidationError(
+        "count",
+        `reserveMany takes at most ${MAX_RESERVE_MANY} jobs per call, got ${count}: call it again for more`,
+      );
+    }
     const blockSeconds =
       opts.blockSeconds === undefined ? 0 : validateSeconds("opts.blockSeconds", opts.blockSeconds);
     let got = await this.#reserve(count);
@@ -610,25 +617,33 @@ export class RedisJobQueue implements JobQueue {
     this.#assertOpen();
     const limit = opts.limit === undefined ? 100 : validateInteger("opts.limit", opts.limit, 0);
     const offset = opts.offset === undefined ? 0 : validateInteger("opts.offset", opts.offset, 0);
-    if (limit === 0) return [];
     const k = this.#keys;
-    const reply = await this.#call("dlq.list", () =>
-      this.#client.svcJobsDlqList(
-        k.ready,
-        k.processing,
-        k.vt,
-        k.delayed,
-        k.dlq,
-        this.#luaPrefix,
-        this.#now(),
-        this.#batch,
-        EXPIRED_PRE,
-        EXPIRED_POST,
-        String(offset),
-        String(limit),
-      ),
-    );
-    return reply.map((f) => toJob(f));
+    const out: Job[] = [];
+    // Pages of at most BATCH, so one script never returns an unbounded reply.
+    for (let at = offset, left = limit; left > 0; ) {
+      const page = Math.min(left, BATCH);
+      const [read, ...jobs] = await this.#call("dlq.list", () =>
+        this.#client.svcJobsDlqList(
+          k.ready,
+          k.processing,
+          k.vt,
+          k.delayed,
+          k.dlq,
+          this.#luaPrefix,
+          this.#now(),
+          this.#batch,
+          EXPIRED_PRE,
+          EXPIRED_POST,
+          String(at),
+          String(page),
+        ),
+      );
+      for (const f of jobs) out.push(toJob(f));
+      if (Number(read) < page) break;
+      at += page;
+      left -= page;
+    }
+    return out;
   }
 
   async #dlqRequeue(id: string): Promise<boolean> {

@@ -16,7 +16,8 @@
     ARGV[6] offset
     ARGV[7] limit (> 0)
 
-  Output: an array of jobs, each its 8 fields (common.lua JOB_FIELDS)
+  Output: { ids read, job1, job2, ... }, each job its 8 fields (common.lua JOB_FIELDS); ids
+    whose hash is gone are skipped
 ]]
 -- @include "common"
 
@@ -27,7 +28,7 @@ promoteDelayed(readyKey, delayedKey, now, limit)
 
 local offset = tonumber(ARGV[6])
 local ids = redis.call('LRANGE', dlqKey, offset, offset + tonumber(ARGV[7]) - 1)
-local out = {}
+local out = { #ids }
 for _, id in ipairs(ids) do
   if redis.call('EXISTS', jobKey(prefix, id)) == 1 then out[#out + 1] = readJob(prefix, id) end
 end
