@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { formatFigures, runChaos } from "./helpers/chaos.js";
+
+const seedFromEnv = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : undefined;
+
+describe("chaos: 5,000 jobs, real svc-jobs run workers, crashes of workers and Redis", () => {
+  it("SIGKILL every 1-2 s: nothing lost or stuck, duplicates within kills x concurrency", async () => {
+    const f = await runChaos({ signal: "SIGKILL", ...(seedFromEnv ? { seed: seedFromEnv } : {}) });
+    console.log(formatFigures(f));
+    expect(f.kills).toBeGreaterThanOrEqual(3);
+    expect(f.redisRestarts).toBe(1);
+    expect(f.connectionDrops).toBe(1);
+    expect(f.connectionsKilled).toBeGreaterThanOrEqual(1);
+    expect(f.unknownIds).toBe(0);
+    expect(f.lost).toBe(0);
+    expect(f.stuck).toBe(0);
+    expect(f.orphanHashes).toBe(0);
+    expect(f.dlqWithoutError).toBe(0);
+    expect(f.succeeded + f.dlq - f.dlqAfterSuccess).toBe(f.jobs);
+    expect(f.duplicates).toBeLessThanOrEqual(f.duplicateBound);
+  });
+
+  it("SIGTERM every 1-2 s: nothing lost or stuck and zero duplicates", async () => {
+    const f = await runChaos({ signal: "SIGTERM", ...(seedFromEnv ? { seed: seedFromEnv } : {}) });
+    console.log(formatFigures(f));
+    expect(f.kills).toBeGreaterThanOrEqual(3);
+    expect(f.redisRestarts).toBe(1);
+    expect(f.connectionDrops).toBe(1);
+    expect(f.badExits).toBe(0);
+    expect(f.unknownIds).toBe(0);
+    expect(f.lost).toBe(0);
+    expect(f.stuck).toBe(0);
+    expect(f.orphanHashes).toBe(0);
+    expect(f.dlqWithoutError).toBe(0);
+    expect(f.succeeded + f.dlq - f.dlqAfterSuccess).toBe(f.jobs);
+    expect(f.duplicates).toBe(0);
+  });
+});
