@@ -1,0 +1,590 @@
+/**
+ * `pnpm bench`: svc-jobs against BullMQ and Bee-Queue on a redis-server this script
+ * starts on a free loopback port. Every measurement runs in a fresh process, libraries
+ * alternate, the database is flushed between measurements, and each figure is the median
+ * of several runs.
+ *
+ *   pnpm bench                 full run (about 10 minutes), writes results + BENCHMARKS.md
+ *   pnpm bench --smoke         tiny N, one run (CI: checks that every scenario still works)
+ *   pnpm bench --runs 5 --n 50000 --only process-c50,latency --no-write
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startRedis, startRedisCluster } from "@svc-jobs/test-servers";
+import { build } from "esbuild";
+import { Redis } from "ioredis";
+import { LIBS, type LibName, type Target } from "./libs.js";
+import { renderMarkdown, renderTable } from "./report.js";
+import type { ScenarioSpec } from "./scenario.js";
+import { median } from "./stats.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const benchDir = join(here, "..");
+const repoRoot = join(benchDir, "..");
+
+// ---- options ------------------------------------------------------------------
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const option = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const smoke = flag("smoke");
+const runs = Number(option("runs") ?? (smoke ? 1 : 3));
+const N = Number(option("n") ?? (smoke ? 300 : 20_000));
+/** Pickup latency: jobs sent at `LATENCY_RATE`/s (3,000 = 6 s per run). */
+const LATENCY_N = smoke ? 100 : 3_000;
+const LATENCY_RATE = 500;
+const only = option("only")?.split(",");
+const write = !smoke && !flag("no-write");
+const libsWanted = (option("libs")?.split(",") as LibName[] | undefined) ?? [...LIBS];
+
+// ---- pinning ------------------------------------------------------------------
+
+const cpus = os.cpus().length;
+const canPin = cpus >= 2 && hasTaskset();
+/** Redis on CPU 0, Node on CPU 1 (see TOOLCHAIN.md): sharing a CPU skews round trips 2-3x. */
+const REDIS_CPU = "0";
+const NODE_CPU = "1";
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync("taskset", ["-p", String(process.pid)], { stdio: "pipe" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pin(pid: number, cpuList: string): void {
+  if (canPin) execFileSync("taskset", ["-a", "-cp", cpuList, String(pid)], { stdio: "pipe" });
+}
+
+// ---- child processes ----------------------------------------------------------
+
+interface Child {
+  result: Promise<Record<string, number>>;
+  ready: Promise<void>;
+  go(): void;
+}
+
+const buildDir = join(benchDir, ".build");
+const scenarioBundle = join(buildDir, "scenario.mjs");
+
+/**
+ * Bundles scenario.ts with the svc-jobs sources into plain JavaScript, so every library
+ * runs in a plain `node` process: no TypeScript loader in the measured process (it would
+ * add CPU at startup and ~25 MB of RSS to svc-jobs only). The peers stay external.
+ */
+async function bundleScenario(): Promise<void> {
+  await build({
+    entryPoints: [join(here, "scenario.ts")],
+    outfile: scenarioBundle,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    conditions: ["@svc-jobs/source"],
+    external: ["bullmq", "bee-queue", "ioredis"],
+    logLevel: "warning",
+  });
+  // RedisJobQueue reads its Lua scripts next to its module: ./lua/*.lua.
+  cpSync(join(repoRoot, "packages/redis/src/lua"), join(buildDir, "lua"), { recursive: true });
+}
+
+function startChild(spec: ScenarioSpec, pinned: boolean): Child {
+  const nodeArgs = [scenarioBundle, JSON.stringify(spec)];
+  const [cmd, args] =
+    pinned && canPin
+      ? ["taskset", ["-c", NODE_CPU, process.execPath, ...nodeArgs]]
+      : [process.execPath, nodeArgs];
+  const child = spawn(cmd, args, { cwd: benchDir, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (stdout.includes('{"ready":true}')) markReady();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const result = new Promise<Record<string, number>>((resolve, reject) => {
+    child.on("exit", (code) => {
+      const lines = stdout
+        .trim()
+        .split("\n")
+        .filter((l) => l.startsWith("{"));
+      const last = lines[lines.length - 1];
+      if (code !== 0 || !last) {
+        reject(
+          new Error(`${spec.lib} ${spec.kind} failed (exit ${code}):\n${stderr.slice(-2000)}`),
+        );
+        return;
+      }
+      resolve(JSON.parse(last));
+    });
+  });
+  // A child that dies before `ready` must not hang the run.
+  result.catch(() => markReady());
+  return { result, ready, go: () => child.stdin.write("go\n") };
+}
+
+async function runChild(spec: ScenarioSpec, pinned = true): Promise<Record<string, number>> {
+  const c = startChild(spec, pinned);
+  if (spec.kind === "work") {
+    await c.ready;
+    c.go();
+  }
+  return c.result;
+}
+
+/** Starts `specs` worker processes, lets them go together, returns jobs/s overall and their peak RSS. */
+async function runWorkers(
+  specs: ScenarioSpec[],
+  total: number,
+  pinned: boolean,
+): Promise<{ jobsPerSec: number; peakRssMb: number }> {
+  const children = specs.map((s) => startChild(s, pinned));
+  await Promise.all(children.map((c) => c.ready));
+  for (const c of children) c.go();
+  const results = await Promise.all(children.map((c) => c.result));
+  const start = Math.min(...results.map((r) => r.start as number));
+  const end = Math.max(...results.map((r) => r.lastDone as number));
+  const processed = results.reduce((a, r) => a + (r.processed as number), 0);
+  if (processed < total) throw new Error(`${specs[0]?.lib}: ${processed} of ${total} jobs ran`);
+  return {
+    jobsPerSec: (total / (end - start)) * 1000,
+    peakRssMb: Math.max(...results.map((r) => r.peakRssMb as number)),
+  };
+}
+
+// ---- scenarios ----------------------------------------------------------------
+
+/** One row of the table. */
+export interface Figure {
+  id: string;
+  label: string;
+  unit: string;
+  better: "higher" | "lower";
+  libs: LibName[];
+  /** Target ratios svc-jobs / peer; for "lower" figures the ratio must stay at or under it. */
+  targets?: Partial<Record<LibName | "rtt", number>>;
+  note?: string;
+}
+
+export interface Results {
+  startedAt: string;
+  smoke: boolean;
+  n: number;
+  runs: number;
+  machine: Record<string, string | number>;
+  versions: Record<string, string>;
+  figures: (Figure & {
+    values: Partial<Record<LibName | "rtt", number[]>>;
+    median: Partial<Record<LibName | "rtt", number>>;
+  })[];
+}
+
+interface Env {
+  target: Target;
+  flush(): Promise<void>;
+  usedMemory(): Promise<number>;
+  cluster?: () => Promise<{ target: Target; flush(): Promise<void>; stop(): Promise<void> }>;
+  redisPid: number;
+}
+
+type Measure = (lib: LibName, env: Env) => Promise<Record<string, number>>;
+
+const Q = "bench";
+
+async function fill(lib: LibName, target: Target, queue: string, n: number): Promise<void> {
+  await runChild({ kind: "fill", lib, target, queue, n });
+}
+
+const measures: Record<string, Measure> = {
+  "enqueue-one": async (lib, env) =>
+    runChild({ kind: "enqueue-one", lib, target: env.target, queue: Q, n: N }),
+  "enqueue-bulk": async (lib, env) =>
+    runChild({ kind: "enqueue-bulk", lib, target: env.target, queue: Q, n: N }),
+  "process-c1": async (lib, env) => {
+    await fill(lib, env.target, Q, N);
+    const spec = { kind: "work", lib, target: env.target, queue: Q, n: N, concurrency: 1 } as const;
+    return runWorkers([spec], N, true);
+  },
+  "process-c50": async (lib, env) => {
+    await fill(lib, env.target, Q, N);
+    const spec = {
+      kind: "work",
+      lib,
+      target: env.target,
+      queue: Q,
+      n: N,
+      concurrency: 50,
+    } as const;
+    return runWorkers([spec], N, true);
+  },
+  latency: async (lib, env) =>
+    runChild({
+      kind: "latency",
+      lib,
+      target: env.target,
+      queue: Q,
+      n: LATENCY_N,
+      rate: LATENCY_RATE,
+      concurrency: 10,
+    }),
+  memory: async (lib, env) => {
+    const before = await env.usedMemory();
+    await fill(lib, env.target, Q, N);
+    const after = await env.usedMemory();
+    return { bytesPerJob: (after - before) / N };
+  },
+};
+
+for (const k of [2, 4]) {
+  measures[`scale-${k}`] = async (lib, env) => {
+    await fill(lib, env.target, Q, N);
+    const spec = {
+      kind: "work",
+      lib,
+      target: env.target,
+      queue: Q,
+      n: N,
+      concurrency: 50,
+    } as const;
+    return runWorkers(
+      Array.from({ length: k }, () => spec),
+      N,
+      false,
+    );
+  };
+}
+measures["scale-1"] = async (lib, env) => {
+  await fill(lib, env.target, Q, N);
+  const spec = { kind: "work", lib, target: env.target, queue: Q, n: N, concurrency: 50 } as const;
+  return runWorkers([spec], N, false);
+};
+
+/** Queue names whose hash tags fall on the three masters' slot ranges (0-5460, 5461-10922, 10923-16383). */
+const CLUSTER_QUEUES = pickQueuesPerNode();
+
+async function threeQueues(lib: LibName, target: Target): Promise<Record<string, number>> {
+  const per = Math.floor(N / 3);
+  await Promise.all(CLUSTER_QUEUES.map((q) => fill(lib, target, q, per)));
+  const specs = CLUSTER_QUEUES.map(
+    (queue) => ({ kind: "work", lib, target, queue, n: per, concurrency: 50 }) as const,
+  );
+  return runWorkers(specs, per * 3, false);
+}
+
+measures["queues3-node"] = async (lib, env) => {
+  pin(env.redisPid, "0-1");
+  try {
+    return await threeQueues(lib, env.target);
+  } finally {
+    pin(env.redisPid, REDIS_CPU);
+  }
+};
+measures["queues3-cluster"] = async (lib, env) => {
+  const cluster = await env.cluster?.();
+  if (!cluster) throw new Error("no cluster");
+  try {
+    await cluster.flush();
+    return await threeQueues(lib, cluster.target);
+  } finally {
+    await cluster.stop();
+  }
+};
+
+const throughputTargets = (bull?: number, bee?: number) => ({
+  ...(bull ? { bullmq: bull } : {}),
+  ...(bee ? { "bee-queue": bee } : {}),
+});
+
+const FIGURES: (Figure & { measure: string; pick: string })[] = [
+  {
+    id: "enqueue-one",
+    label: "enqueue, one at a time (jobs/s)",
+    unit: "jobs/s",
+    better: "higher",
+    libs: [...LIBS],
+    targets: { rtt: 0.9 },
+    measure: "enqueue-one",
+    pick: "jobsPerSec",
+    note: "target: within 10% of one round trip (the `rtt` column: awaited PINGs/s on one ioredis connection)",
+  },
+  {
+    id: "enqueue-bulk",
+    label: "enqueue, bulk API (jobs/s)",
+    unit: "jobs/s",
+    better: "higher",
+    libs: [...LIBS],
+    targets: throughputTargets(undefined, 1),
+    measure: "enqueue-bulk",
+    pick: "jobsPerSec",
+    note: "batches of 1,000: enqueueMany / addBulk / saveAll",
+  },
+  {
+    id: "process-c1",
+    label: "process, one worker, concurrency 1 (jobs/s)",
+    unit: "jobs/s",
+    better: "higher",
+    libs: [...LIBS],
+    targets: throughputTargets(1),
+    measure: "process-c1",
+    pick: "jobsPerSec",
+  },
+  {
+    id: "process-c50",
+    label: "process, one worker, concurrency 50 (jobs/s)",
+    unit: "jobs/s",
+    better: "higher",
+    libs: [...LIBS],
+    targets: throughputTargets(1.5, 1.2),
+    measure: "process-c50",
+    pick: "jobsPerSec",
+  },
+  {
+    id: "latency-p50",
+    label: `pickup latency p50 at ${LATENCY_RATE} jobs/s (ms)`,
+    unit: "ms",
+    better: "lower",
+    libs: [...LIBS],
+    targets: throughputTargets(undefined, 1),
+    measure: "latency",
+    pick: "p50",
+    note: "worker concurrency 10; enqueue call to handler start",
+  },
+  {
+    id: "latency-p99",
+    label: `pickup latency p99 at ${LATENCY_RATE} jobs/s (ms)`,
+    unit: "ms",
+    better: "lower",
+    libs: [...LIBS],
+    targets: throughputTargets(undefined, 1),
+    measure: "latency",
+    pick: "p99",
+  },
+  {
+    id: "memory",
+    label: "Redis memory per waiting job (bytes)",
+    unit: "bytes",
+    better: "lower",
+    libs: [...LIBS],
+    targets: throughputTargets(undefined, 1),
+    measure: "memory",
+    pick: "bytesPerJob",
+  },
+  {
+    id: "rss-c50",
+    label: "worker peak RSS at concurrency 50 (MB)",
+    unit: "MB",
+    better: "lower",
+    libs: [...LIBS],
+    targets: throughputTargets(undefined, 1),
+    measure: "process-c50",
+    pick: "peakRssMb",
+  },
+  ...[1, 2, 4].map((k) => ({
+    id: `scale-${k}`,
+    label: `scaling: ${k} worker process${k > 1 ? "es" : ""}, concurrency 50 each (jobs/s)`,
+    unit: "jobs/s",
+    better: "higher" as const,
+    libs: [...LIBS],
+    measure: `scale-${k}`,
+    pick: "jobsPerSec",
+    note: "Node processes not pinned (they share both CPUs with Redis)",
+  })),
+  {
+    id: "queues3-node",
+    label: "3 queues, 3 workers (c50), one Redis node (jobs/s)",
+    unit: "jobs/s",
+    better: "higher",
+    libs: ["svc-jobs", "bullmq"],
+    measure: "queues3-node",
+    pick: "jobsPerSec",
+    note: "Bee-Queue does not support Redis Cluster",
+  },
+  {
+    id: "queues3-cluster",
+    label: "3 queues, 3 workers (c50), 3-master Redis Cluster (jobs/s)",
+    unit: "jobs/s",
+    better: "higher",
+    libs: ["svc-jobs", "bullmq"],
+    measure: "queues3-cluster",
+    pick: "jobsPerSec",
+  },
+];
+
+// ---- main ---------------------------------------------------------------------
+
+function version(pkg: string): string {
+  const file = join(benchDir, "node_modules", pkg, "package.json");
+  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+}
+
+async function main(): Promise<void> {
+  await bundleScenario();
+  const server = await startRedis();
+  pin(server.pid, REDIS_CPU);
+  const admin = new Redis(server.url);
+  const info = await admin.info("server");
+  const redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
+  const env: Env = {
+    target: { url: server.url },
+    redisPid: server.pid,
+    flush: async () => {
+      await admin.flushdb();
+    },
+    usedMemory: async () => {
+      const text = await admin.info("memory");
+      return Number(/used_memory:(\d+)/.exec(text)?.[1]);
+    },
+    cluster: async () => {
+      const c = await startRedisCluster({ masters: 3 });
+      const target = { cluster: c.nodes };
+      return {
+        target,
+        flush: async () => {
+          for (const node of c.nodes) {
+            const r = new Redis(node.port, node.host);
+            await r.flushdb();
+            r.disconnect();
+          }
+        },
+        stop: () => c.stop(),
+      };
+    },
+  };
+
+  const results: Results = {
+    startedAt: new Date().toISOString(),
+    smoke,
+    n: N,
+    runs,
+    machine: {
+      cpus,
+      cpuModel: os.cpus()[0]?.model ?? "?",
+      memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+      os: `${os.type()} ${os.release()}`,
+      pinned: canPin ? `redis-server on CPU ${REDIS_CPU}, Node on CPU ${NODE_CPU}` : "no",
+    },
+    versions: {
+      node: process.version,
+      redis: redisVersion,
+      "svc-jobs": JSON.parse(readFileSync(join(repoRoot, "packages/redis/package.json"), "utf8"))
+        .version,
+      bullmq: version("bullmq"),
+      "bee-queue": version("bee-queue"),
+      ioredis: version("ioredis"),
+    },
+    figures: [],
+  };
+
+  const measured = new Map<string, Map<LibName | "rtt", Record<string, number>[]>>();
+  const wantedMeasures = [...new Set(FIGURES.map((f) => f.measure))].filter(
+    (m) => !only || only.includes(m) || FIGURES.some((f) => f.measure === m && only.includes(f.id)),
+  );
+  const t0 = Date.now();
+  for (const m of wantedMeasures) {
+    const figure = FIGURES.find((f) => f.measure === m);
+    const libs = (figure?.libs ?? [...LIBS]).filter((l) => libsWanted.includes(l));
+    const byLib = new Map<LibName | "rtt", Record<string, number>[]>();
+    measured.set(m, byLib);
+    for (let r = 0; r < runs; r++) {
+      // Alternate the order so no library always runs first (or last) on a warm machine.
+      const order = libs.map((_, i) => libs[(i + r) % libs.length] as LibName);
+      if (m === "enqueue-one") {
+        await env.flush();
+        const rtt = await runChild({
+          kind: "rtt",
+          lib: "svc-jobs",
+          target: env.target,
+          queue: Q,
+          n: N,
+        });
+        byLib.set("rtt", [...(byLib.get("rtt") ?? []), rtt]);
+      }
+      for (const lib of order) {
+        await env.flush();
+        const value = await measures[m]?.(lib, env);
+        if (!value) throw new Error(`no measure ${m}`);
+        byLib.set(lib, [...(byLib.get(lib) ?? []), value]);
+        process.stderr.write(
+          `[${((Date.now() - t0) / 1000).toFixed(0)}s] ${m} run ${r + 1}/${runs} ${lib}: ${JSON.stringify(value)}\n`,
+        );
+      }
+    }
+  }
+  await env.flush();
+  admin.disconnect();
+  await server.stop();
+
+  for (const f of FIGURES) {
+    const byLib = measured.get(f.measure);
+    if (!byLib) continue;
+    const values: Results["figures"][number]["values"] = {};
+    const med: Results["figures"][number]["median"] = {};
+    for (const [lib, list] of byLib) {
+      const v = list.map((x) => x[f.pick] as number);
+      values[lib] = v;
+      med[lib] = median(v);
+    }
+    const { measure: _m, pick: _p, ...rest } = f;
+    results.figures.push({ ...rest, values, median: med });
+  }
+
+  process.stdout.write(`\n${renderTable(results)}\n`);
+  const dir = join(benchDir, "results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, smoke ? "smoke.json" : "latest.json");
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\nresults: ${file}\n`);
+  if (write) {
+    writeFileSync(join(repoRoot, "BENCHMARKS.md"), renderMarkdown(results));
+    process.stdout.write(`report: ${join(repoRoot, "BENCHMARKS.md")}\n`);
+  }
+}
+
+// ---- cluster slots ------------------------------------------------------------
+
+function crc16(text: string): number {
+  let crc = 0;
+  for (const byte of Buffer.from(text)) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+function pickQueuesPerNode(): string[] {
+  const ranges = [
+    [0, 5460],
+    [5461, 10922],
+    [10923, 16383],
+  ] as const;
+  return ranges.map(([lo, hi]) => {
+    for (let i = 0; ; i++) {
+      const name = `bench${i}`;
+      const slot = crc16(name) % 16384;
+      if (slot >= lo && slot <= hi) return name;
+    }
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${error?.stack ?? error}\n`);
+    process.exit(1);
+  },
+);
