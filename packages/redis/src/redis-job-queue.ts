@@ -57,12 +57,12 @@ export interface RedisJobQueueOptions {
   /** Largest payload accepted, as JSON bytes; larger ones are refused with `PayloadTooLargeError`. @default 1 MiB */
   maxPayloadBytes?: number;
   /**
-   * Whether `reserveNext({ blockSeconds })` blocks on a dedicated connection (BLPOP).
-   * `"auto"` blocks when the client can, and falls back to short polling on clients that
-   * cannot (ioredis-mock).
-   * @default "auto"
+   * Whether `reserveNext({ blockSeconds })` waits with BLPOP on a dedicated connection.
+   * `false` polls every `fallbackPollSeconds` instead. Clients that cannot block
+   * (ioredis-mock) fall back to polling either way.
+   * @default true
    */
-  blocking?: "auto" | boolean;
+  blocking?: boolean;
   /** Poll interval of the fallback for clients that cannot block, in seconds. @default 0.05 */
   fallbackPollSeconds?: number;
   /**
