@@ -1,0 +1,189 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type EasyJobs, easyJobs } from "@svc-jobs/cli";
+import { ConfigError, type JobOutcome, JobValidationError, WorkerRunner } from "@svc-jobs/core";
+import { KyselyInboxStore, KyselyOutboxStore } from "@svc-jobs/webhooks";
+import { register } from "prom-client";
+import type { ExampleConfig } from "./config.js";
+import { type AppDatabase, openDatabase } from "./database.js";
+import { createCleanup, createOutboxTick, createRegistry } from "./job-handlers.js";
+import { parseOrder, placeOrder } from "./orders.js";
+import type { StepListener } from "./steps.js";
+import { createWebhookReceiver } from "./webhook-receiver.js";
+
+/** The path of the local webhook receiver. */
+export const RECEIVER_PATH = "/webhooks/order-events";
+
+/** A running example app. */
+export interface ExampleApp {
+  /** Base URL of the API, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  jobs: EasyJobs;
+  database: AppDatabase;
+  /** Stops taking requests and jobs, drains the worker, closes everything. */
+  stop(options?: { graceSeconds?: number }): Promise<void>;
+}
+
+/** Options of {@link startExampleApp}. */
+export interface StartExampleAppOptions {
+  onStep?: StepListener;
+  /** Called for every job outcome of the in-process worker. */
+  onJobSettled?: (outcome: JobOutcome) => void;
+  /** Environment for `easyJobs` (JOBS_DRIVER, REDIS_URL, JOBS_PREFIX). @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Composes the packages the way a service does: an HTTP API whose `POST /orders`
+ * writes the order and its outbox events in one transaction; the outbox relay and
+ * a cleanup task on the scheduler; a `JobRegistry` with the confirmation and webhook
+ * handlers run by a `WorkerRunner`; a local receiver that verifies the signed
+ * webhooks; and `/metrics`. With `role: "api"` only the API and the receiver run,
+ * and `svc-jobs run` runs the handlers (see worker-handlers.ts).
+ */
+export async function startExampleApp(
+  config: ExampleConfig,
+  options: StartExampleAppOptions = {},
+): Promise<ExampleApp> {
+  const step = options.onStep ?? (() => {});
+  const database = await openDatabase(config);
+  const { db } = database;
+  const outbox = new KyselyOutboxStore(db);
+  const inbox = new KyselyInboxStore(db);
+  const jobs = easyJobs({ env: options.env ?? process.env });
+  if (config.role === "api" && jobs.driver === "memory") {
+    await database.close();
+    throw new ConfigError(
+      "EXAMPLE_ROLE=api leaves the jobs to svc-jobs run workers, which need a shared queue: set JOBS_DRIVER=redis and REDIS_URL",
+    );
+  }
+
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  const webhookUrl = config.webhookUrl ?? `${url}${RECEIVER_PATH}`;
+
+  const receive = createWebhookReceiver({ secret: config.webhookSecret, inbox, onStep: step });
+  let runner: WorkerRunner | undefined;
+  let scheduling: Promise<void> | undefined;
+  let closeRegistry = async () => {};
+  if (config.role === "all") {
+    const { registry, close } = createRegistry({
+      db,
+      outbox,
+      inbox,
+      config,
+      webhookUrl,
+      onStep: step,
+    });
+    closeRegistry = close;
+    registry.trackQueue(jobs.queue, { name: jobs.prefix });
+    await jobs.scheduler.addTask(
+      "outbox_relay",
+      config.outboxIntervalSeconds,
+      createOutboxTick(outbox, jobs.queue, config.webhookBackoffSeconds, step),
+    );
+    await jobs.scheduler.addTask(
+      "cleanup",
+      config.cleanupIntervalSeconds,
+      createCleanup(outbox, inbox, jobs.queue, step),
+    );
+    runner = new WorkerRunner(jobs.queue, registry.asHandler(), {
+      concurrency: config.concurrency,
+      pollIntervalSeconds: 0.5,
+      ...(options.onJobSettled ? { onJobSettled: options.onJobSettled } : {}),
+    });
+    void runner.start();
+    scheduling = jobs.scheduler.run();
+  }
+
+  server.on("request", (req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (!res.headersSent) json(res, 500, { error: "internal error" });
+      step({ kind: "receiver.rejected", message: `request failed: ${String(error)}` });
+    });
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (req.method === "POST" && path === "/orders") {
+      let input: ReturnType<typeof parseOrder>;
+      try {
+        input = parseOrder(JSON.parse(await readBody(req)));
+      } catch (error) {
+        const message =
+          error instanceof JobValidationError || error instanceof SyntaxError
+            ? error.message
+            : "bad request";
+        return json(res, 400, { error: message });
+      }
+      const order = await placeOrder(db, outbox, input);
+      step({
+        kind: "order.placed",
+        orderId: order.id,
+        message: `order ${order.id} placed (${order.quantity} x ${order.item} for ${order.customer}); order and outbox events committed in one transaction`,
+      });
+      return json(res, 201, order);
+    }
+    if (req.method === "GET" && path.startsWith("/orders/")) {
+      const id = Number(path.slice("/orders/".length));
+      const order = Number.isInteger(id)
+        ? await db.selectFrom("orders").selectAll().where("id", "=", id).executeTakeFirst()
+        : undefined;
+      return order ? json(res, 200, order) : json(res, 404, { error: "no such order" });
+    }
+    if (req.method === "POST" && path === RECEIVER_PATH) return receive(req, res);
+    if (req.method === "GET" && path === "/metrics") {
+      res.writeHead(200, { "content-type": register.contentType });
+      res.end(await register.metrics());
+      return;
+    }
+    if (req.method === "GET" && path === "/healthz") return json(res, 200, { ok: true });
+    if (req.method === "GET" && path === "/stats") {
+      return json(res, 200, { queue: await jobs.queue.stats(), outbox: await outbox.stats() });
+    }
+    json(res, 404, { error: "not found: POST /orders, GET /orders/:id, GET /stats, GET /metrics" });
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    jobs,
+    database,
+    stop(stopOptions = {}) {
+      stopped ??= (async () => {
+        const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await jobs.scheduler.stop();
+        await scheduling;
+        await runner?.stop({ graceSeconds: stopOptions.graceSeconds ?? 10 });
+        await closeRegistry();
+        await jobs.close();
+        server.closeAllConnections();
+        await closing;
+        await database.close();
+      })();
+      return stopped;
+    },
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage, limit = 64 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new SyntaxError(`body over ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}

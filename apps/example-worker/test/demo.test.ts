@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto";
+import { usePostgres } from "@svc-jobs/test-servers";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { start, TSX } from "./helpers.js";
+
+const DEMO = [TSX, "--conditions=@svc-jobs/source", "src/demo.ts"];
+
+let postgres: { url: string; stop(): Promise<void> } | undefined;
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+describe("the demo", () => {
+  it("runs on the embedded defaults (memory queue, SQLite) and exits 0 once every webhook is verified", async () => {
+    const demo = start(DEMO, {});
+    const code = await demo.exited;
+    expect(code, demo.output).toBe(0);
+    expect(demo.output).toContain("queue memory, database sqlite");
+    // The flaky order's webhook fails twice, then succeeds.
+    expect(demo.output).toMatch(/order 3's webhook \(attempt 1\) and answers 503/);
+    expect(demo.output).toMatch(/order 3's webhook \(attempt 2\) and answers 503/);
+    expect(demo.output).toMatch(/webhook for order 3 delivered on attempt 3/);
+    expect(demo.output.match(/receiver verified webhook order\.created/g)).toHaveLength(3);
+    expect(demo.output).toMatch(/a forged webhook is refused by the receiver: 401/);
+    expect(demo.output).toContain("demo finished: OK");
+  });
+
+  it("uses PostgreSQL when DATABASE_URL is set", async () => {
+    postgres = await usePostgres();
+    const name = `demo_${randomBytes(5).toString("hex")}`;
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(postgres.url);
+    url.pathname = `/${name}`;
+    const demo = start(DEMO, { DATABASE_URL: url.toString() });
+    const code = await demo.exited;
+    expect(code, demo.output).toBe(0);
+    expect(demo.output).toContain("database postgres");
+    const check = new pg.Client({ connectionString: url.toString() });
+    await check.connect();
+    const { rows } = await check.query(
+      "select status, count(*)::int as n from svc_jobs_outbox group by status",
+    );
+    await check.end();
+    expect(rows).toEqual([{ status: "processed", n: 6 }]);
+  });
+});
