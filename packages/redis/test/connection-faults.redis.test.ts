@@ -34,6 +34,14 @@ function connect(url: string, options: RedisOptions = {}): Redis {
   return client;
 }
 
+async function waitUntil(check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Runs a worker over `queue` until `ids` were all processed; returns how often each ran. */
 async function processAll(
   queue: RedisJobQueue,
@@ -121,6 +129,32 @@ describe("connection faults", () => {
     expect(crashed).toBe(true);
     expect(seen.size).toBe(100);
     expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+  });
+
+  it("an idle worker blocked in reserve reconnects after a Redis restart and takes new jobs", async () => {
+    const server = await privateRedis(["--appendonly", "yes", "--appendfsync", "always"]);
+    const queue = new RedisJobQueue(connect(server.url), { prefix: uniquePrefix("idle-restart") });
+    cleanups.push(() => queue.close());
+    const seen: string[] = [];
+    const runner = new WorkerRunner(queue, async (job) => void seen.push(job.name), {
+      pollIntervalSeconds: 1,
+      onError: () => {},
+    });
+    const running = runner.start();
+    cleanups.push(async () => {
+      await runner.stop();
+      await running;
+    });
+    await queue.enqueue("before", {});
+    await waitUntil(() => seen.length === 1);
+    await server.crash();
+    await new Promise((r) => setTimeout(r, 300));
+    await server.restart();
+    // A producer on its own connection, so the enqueue does not depend on the worker's.
+    const producer = new RedisJobQueue(connect(server.url), { prefix: queue.prefix });
+    await producer.enqueue("after", {});
+    await waitUntil(() => seen.length === 2);
+    expect(seen).toEqual(["before", "after"]);
   });
 
   it("an enqueue that ioredis resends after a dropped reply creates one job, thanks to its token", async () => {
