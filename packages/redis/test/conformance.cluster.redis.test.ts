@@ -3,8 +3,10 @@ import { RedisJobQueue } from "@svc-jobs/redis";
 import { uniquePrefix, useRedisCluster } from "@svc-jobs/test-servers";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deleteKeys } from "./fixtures/delete-keys.js";
 
 let cluster: Awaited<ReturnType<typeof useRedisCluster>>;
+const used: string[] = [];
 let client: Cluster;
 
 beforeAll(async () => {
@@ -20,8 +22,18 @@ afterAll(async () => {
 
 testJobQueue({
   name: "RedisJobQueue (3-master Redis Cluster)",
-  create: ({ clock, visibilityTimeoutSeconds }) =>
-    new RedisJobQueue(client, { prefix: uniquePrefix("cl"), clock, visibilityTimeoutSeconds }),
+  create: ({ clock, visibilityTimeoutSeconds }) => {
+    const queue = new RedisJobQueue(client, {
+      prefix: uniquePrefix("cl"),
+      clock,
+      visibilityTimeoutSeconds,
+    });
+    used.push(queue.prefix);
+    return queue;
+  },
+  cleanup: async () => {
+    for (const prefix of used.splice(0)) await deleteKeys(client, prefix);
+  },
 });
 
 /** The port of the master that serves `slot`. */

@@ -3,8 +3,10 @@ import { RedisJobQueue } from "@svc-jobs/redis";
 import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
+import { deleteKeys } from "./fixtures/delete-keys.js";
 
 let server: Awaited<ReturnType<typeof useRedis>>;
+const used: string[] = [];
 let client: Redis;
 
 beforeAll(async () => {
@@ -19,6 +21,16 @@ afterAll(async () => {
 
 testJobQueue({
   name: "RedisJobQueue (redis-server)",
-  create: ({ clock, visibilityTimeoutSeconds }) =>
-    new RedisJobQueue(client, { prefix: uniquePrefix("conf"), clock, visibilityTimeoutSeconds }),
+  create: ({ clock, visibilityTimeoutSeconds }) => {
+    const queue = new RedisJobQueue(client, {
+      prefix: uniquePrefix("conf"),
+      clock,
+      visibilityTimeoutSeconds,
+    });
+    used.push(queue.prefix);
+    return queue;
+  },
+  cleanup: async () => {
+    for (const prefix of used.splice(0)) await deleteKeys(client, prefix);
+  },
 });

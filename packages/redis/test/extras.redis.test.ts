@@ -3,7 +3,9 @@ import { RedisJobQueue } from "@svc-jobs/redis";
 import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prefixTracker } from "./fixtures/delete-keys.js";
 
+const prefixes = prefixTracker(uniquePrefix);
 let server: Awaited<ReturnType<typeof useRedis>>;
 let client: Redis;
 
@@ -13,12 +15,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (client) await prefixes.deleteAll(client);
   await client?.quit();
   await server?.stop();
 });
 
 function queue(options: ConstructorParameters<typeof RedisJobQueue>[1] = {}) {
-  return new RedisJobQueue(client, { prefix: uniquePrefix("extra"), ...options });
+  return new RedisJobQueue(client, { prefix: prefixes.prefix("extra"), ...options });
 }
 
 describe("reserveMany", () => {

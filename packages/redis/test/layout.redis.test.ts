@@ -3,7 +3,9 @@ import { RedisJobQueue } from "@svc-jobs/redis";
 import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prefixTracker } from "./fixtures/delete-keys.js";
 
+const prefixes = prefixTracker(uniquePrefix);
 let server: Awaited<ReturnType<typeof useRedis>>;
 let client: Redis;
 
@@ -13,6 +15,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (client) await prefixes.deleteAll(client);
   await client?.quit();
   await server?.stop();
 });
@@ -21,7 +24,7 @@ afterAll(async () => {
 describe("key layout (runbook compatibility)", () => {
   it("uses the guide's keys, types and hash fields", async () => {
     const clock = new ManualClock(Date.UTC(2030, 0, 1));
-    const p = uniquePrefix("layout");
+    const p = prefixes.prefix("layout");
     const queue = new RedisJobQueue(client, { prefix: p, clock, visibilityTimeoutSeconds: 30 });
     const first = await queue.enqueue("send_email", { to: "a@example.com" });
     await queue.enqueue("later", {}, { delaySeconds: 90 });
@@ -85,7 +88,7 @@ describe("key layout (runbook compatibility)", () => {
   });
 
   it("honours the client's own keyPrefix", async () => {
-    const outer = uniquePrefix("kp");
+    const outer = prefixes.prefix("kp");
     const prefixed = new Redis(server.url, { keyPrefix: `${outer}:` });
     try {
       const queue = new RedisJobQueue(prefixed, { prefix: "q" });
@@ -104,7 +107,7 @@ describe("key layout (runbook compatibility)", () => {
 
 describe("payload size limit", () => {
   it("refuses a payload over maxPayloadBytes with a clear error and writes nothing", async () => {
-    const p = uniquePrefix("size");
+    const p = prefixes.prefix("size");
     const queue = new RedisJobQueue(client, { prefix: p, maxPayloadBytes: 100 });
     await queue.enqueue("fits", { s: "x".repeat(80) });
     const error = await queue.enqueue("big", { s: "x".repeat(200) }).catch((e: unknown) => e);

@@ -3,12 +3,14 @@ import { RedisJobQueue } from "@svc-jobs/redis";
 import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prefixTracker } from "./fixtures/delete-keys.js";
 import { spawnWorker } from "./fixtures/spawn-worker.js";
 
 // Real processes and real time: a short visibility timeout (1 s) instead of a clock,
 // because the point is what happens to a process that dies.
 const VT = 1;
 
+const prefixes = prefixTracker(uniquePrefix);
 let server: Awaited<ReturnType<typeof useRedis>>;
 let client: Redis;
 
@@ -18,13 +20,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (client) await prefixes.deleteAll(client);
   await client?.quit();
   await server?.stop();
 });
 
 describe("worker processes", () => {
   it("a worker killed with SIGKILL while holding reservations loses no job", async () => {
-    const prefix = uniquePrefix("sigkill");
+    const prefix = prefixes.prefix("sigkill");
     const queue = new RedisJobQueue(client, { prefix, visibilityTimeoutSeconds: VT });
     const enqueued = await queue.enqueueMany(
       Array.from({ length: 6 }, (_, i) => ({ name: "work", payload: { i } })),
@@ -64,7 +67,7 @@ describe("worker processes", () => {
   });
 
   it("two worker processes racing on the same expired reservations redeliver each once", async () => {
-    const prefix = uniquePrefix("race");
+    const prefix = prefixes.prefix("race");
     const queue = new RedisJobQueue(client, { prefix, visibilityTimeoutSeconds: VT });
     const n = 40;
     await queue.enqueueMany(Array.from({ length: n }, (_, i) => ({ name: "r", payload: { i } })));
