@@ -1,11 +1,14 @@
-import { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { CliError, EXIT_RUNTIME } from "./cli-error.js";
-import { DEFAULT_REDIS_URL, redactUrl, redisOptionsFromUrl } from "./redis-url.js";
+import { createClient } from "./easy-jobs.js";
+import { DEFAULT_REDIS_URL, parseClusterNodes, redactUrl } from "./redis-url.js";
 
 /** Options of {@link connectRedis}. */
 export interface ConnectRedisOptions {
   /** @default `REDIS_URL`, else `"redis://localhost:6379/0"` */
   url?: string;
+  /** Redis Cluster seeds, `host:port,...`. @default `REDIS_CLUSTER_NODES`, else a single server */
+  clusterNodes?: string;
   /** Give up connecting after this many seconds. @default 5 */
   timeoutSeconds?: number;
 }
@@ -20,18 +23,26 @@ export interface ConnectRedisOptions {
  * const redis = await connectRedis({ url: "redis://localhost:6379/0" });
  * ```
  */
-export async function connectRedis(options: ConnectRedisOptions = {}): Promise<Redis> {
+export async function connectRedis(options: ConnectRedisOptions = {}): Promise<Redis | Cluster> {
   const url = options.url?.trim() || process.env.REDIS_URL?.trim() || DEFAULT_REDIS_URL;
   const timeoutSeconds = options.timeoutSeconds ?? 5;
-  const base = redisOptionsFromUrl(url);
+  const nodes = parseClusterNodes(options.clusterNodes ?? process.env.REDIS_CLUSTER_NODES);
   let lastError: unknown;
-  const client = new Redis({
-    ...base,
-    lazyConnect: true,
-    connectTimeout: Math.round(timeoutSeconds * 1000),
-    maxRetriesPerRequest: 1,
-    retryStrategy: (times) => (times > 2 ? null : 200),
-  });
+  const giveUp = (times: number) => (times > 2 ? null : 200);
+  const client = createClient(
+    url,
+    nodes,
+    {
+      lazyConnect: true,
+      connectTimeout: Math.round(timeoutSeconds * 1000),
+      maxRetriesPerRequest: 1,
+      retryStrategy: giveUp,
+    },
+    { lazyConnect: true },
+  );
+  const where = nodes
+    ? `cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(",")}`
+    : redactUrl(url);
   client.on("error", (error) => {
     lastError = error;
   });
@@ -50,7 +61,7 @@ export async function connectRedis(options: ConnectRedisOptions = {}): Promise<R
     client.disconnect();
     const reason = lastError ?? cause;
     throw new CliError(
-      `cannot reach Redis at ${redactUrl(url)} (${reason instanceof Error ? reason.message : String(reason)}): check REDIS_URL and that the server is up (redis-cli -u <url> ping)`,
+      `cannot reach Redis at ${where} (${reason instanceof Error ? reason.message : String(reason)}): check REDIS_URL${nodes ? " and REDIS_CLUSTER_NODES" : ""} and that the server is up (redis-cli -u <url> ping)`,
       { code: "ERR_REDIS_UNREACHABLE", exitCode: EXIT_RUNTIME, cause: reason },
     );
   } finally {

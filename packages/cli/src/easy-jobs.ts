@@ -5,8 +5,13 @@ import {
   type InMemorySchedulerOptions,
   type SchedulerLogger,
 } from "@svc-jobs/scheduler";
-import { Redis, type RedisOptions } from "ioredis";
-import { DEFAULT_REDIS_URL, redactUrl, redisOptionsFromUrl } from "./redis-url.js";
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
+import {
+  DEFAULT_REDIS_URL,
+  parseClusterNodes,
+  redactUrl,
+  redisOptionsFromUrl,
+} from "./redis-url.js";
 
 /** The queue backends `easyJobs` can build. */
 export type JobsDriver = "memory" | "redis";
@@ -17,6 +22,12 @@ export interface EasyJobsOptions {
   driver?: string;
   /** Where Redis listens (redis driver). @default `REDIS_URL`, else `"redis://localhost:6379/0"` */
   redisUrl?: string;
+  /**
+   * Seeds of a Redis Cluster, `host:port,host:port` (redis driver). When set, the queue
+   * runs on an ioredis `Cluster`; credentials and TLS still come from `redisUrl`.
+   * @default `REDIS_CLUSTER_NODES`, else none (a single server)
+   */
+  clusterNodes?: string;
   /** Key prefix of the Redis queue; one prefix is one queue. @default `JOBS_PREFIX`, else `"jobs"` */
   prefix?: string;
   /** Seconds a reserved job stays hidden before another worker may take it. @default 60 */
@@ -41,8 +52,8 @@ export interface EasyJobs {
   queue: JobQueue;
   /** A scheduler for periodic tasks; with the redis driver it fires only on the leader replica. */
   scheduler: InMemoryScheduler;
-  /** The Redis client easyJobs opened (redis driver only). */
-  redis?: Redis;
+  /** The Redis client easyJobs opened (redis driver only): a `Cluster` with `clusterNodes`. */
+  redis?: Redis | Cluster;
   /** The redis URL with its password hidden, for messages (redis driver only). */
   redisUrl?: string;
   /** The scheduler's leader lease (redis driver only). */
@@ -92,7 +103,8 @@ export function easyJobs(options: EasyJobsOptions = {}): EasyJobs {
   }
   const prefix = resolvePrefix(options.prefix ?? env.JOBS_PREFIX);
   const url = resolveRedisUrl(options.redisUrl ?? env.REDIS_URL);
-  const redis = new Redis({ ...redisOptionsFromUrl(url), ...options.redisOptions });
+  const nodes = parseClusterNodes(options.clusterNodes ?? env.REDIS_CLUSTER_NODES);
+  const redis = createClient(url, nodes, options.redisOptions);
   const queue = new RedisJobQueue(redis, {
     prefix,
     ...(options.visibilityTimeoutSeconds === undefined
@@ -108,7 +120,9 @@ export function easyJobs(options: EasyJobsOptions = {}): EasyJobs {
     queue,
     scheduler,
     redis,
-    redisUrl: redactUrl(url),
+    redisUrl: nodes
+      ? `cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(",")}`
+      : redactUrl(url),
     leader,
     close() {
       closed ??= (async () => {
@@ -152,7 +166,7 @@ function resolvePrefix(value: string | undefined): string {
 }
 
 // QUIT waits for an answer, which never comes while Redis is unreachable.
-async function closeRedis(redis: Redis): Promise<void> {
+async function closeRedis(redis: Redis | Cluster): Promise<void> {
   if (redis.status !== "ready") {
     redis.disconnect();
     return;
@@ -166,4 +180,22 @@ async function closeRedis(redis: Redis): Promise<void> {
   ]);
   clearTimeout(timer);
   redis.disconnect();
+}
+
+/** A single-server client, or a `Cluster` over `nodes` with the URL's credentials and TLS. */
+export function createClient(
+  url: string,
+  nodes: { host: string; port: number }[] | undefined,
+  redisOptions: RedisOptions = {},
+  clusterOptions: ClusterOptions = {},
+): Redis | Cluster {
+  const base = redisOptionsFromUrl(url);
+  if (!nodes) return new Redis({ ...base, ...redisOptions });
+  const { username, password, tls } = base;
+  const { retryStrategy, ...perNode } = redisOptions;
+  return new Cluster(nodes, {
+    redisOptions: { username, password, tls, ...perNode },
+    ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
+    ...clusterOptions,
+  });
 }

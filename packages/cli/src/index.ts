@@ -2,6 +2,7 @@ export { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error.js";
 export { type ConnectRedisOptions, connectRedis } from "./connect-redis.js";
 export { type CreateLoggerOptions, createLogger } from "./create-logger.js";
 export {
+  createClient,
   type EasyJobs,
   type EasyJobsOptions,
   easyJobs,
@@ -20,7 +21,12 @@ export {
   type MetricsServerOptions,
   startMetricsServer,
 } from "./metrics-server.js";
-export { DEFAULT_REDIS_URL, redactUrl, redisOptionsFromUrl } from "./redis-url.js";
+export {
+  DEFAULT_REDIS_URL,
+  parseClusterNodes,
+  redactUrl,
+  redisOptionsFromUrl,
+} from "./redis-url.js";
 export { type RunCliOptions, runCli } from "./run-cli.js";
 export { JOBS_SCHEDULE_ENV, type RunWorkerOptions, runWorker } from "./run-worker.js";
 export {

@@ -1,6 +1,6 @@
 import type { JobQueue } from "@svc-jobs/core";
 import { RedisJobQueue } from "@svc-jobs/redis";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { CliError, EXIT_USAGE } from "./cli-error.js";
 import { connectRedis } from "./connect-redis.js";
 import { resolveDriver } from "./easy-jobs.js";
@@ -11,13 +11,15 @@ export interface AdminTarget {
   driver?: string;
   /** `--redis-url` or `REDIS_URL`. */
   redisUrl?: string;
+  /** `--redis-cluster-nodes` or `REDIS_CLUSTER_NODES`. */
+  clusterNodes?: string;
   /** The command, for messages, e.g. `"stats"`. */
   command: string;
 }
 
 /** An open connection to the queues of one Redis. */
 export interface AdminConnection {
-  redis: Redis;
+  redis: Redis | Cluster;
   /** A queue handle for a prefix (cached). */
   queue(prefix: string): JobQueue;
   close(): Promise<void>;
@@ -43,7 +45,10 @@ export async function openAdmin(target: AdminTarget): Promise<AdminConnection> {
       { code: "ERR_MEMORY_DRIVER", exitCode: EXIT_USAGE },
     );
   }
-  const redis = await connectRedis(target.redisUrl === undefined ? {} : { url: target.redisUrl });
+  const redis = await connectRedis({
+    ...(target.redisUrl === undefined ? {} : { url: target.redisUrl }),
+    ...(target.clusterNodes === undefined ? {} : { clusterNodes: target.clusterNodes }),
+  });
   const queues = new Map<string, JobQueue>();
   return {
     redis,

@@ -80,3 +80,40 @@ export function redactUrl(url: string): string {
     return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
   }
 }
+
+/**
+ * Reads `REDIS_CLUSTER_NODES`: comma-separated `host:port` or `redis://host:port`
+ * seeds of a Redis Cluster. Empty or unset gives `undefined` (a single server).
+ *
+ * @example
+ * ```ts
+ * parseClusterNodes("10.0.0.1:6379,10.0.0.2:6379"); // [{ host: "10.0.0.1", port: 6379 }, ...]
+ * ```
+ */
+export function parseClusterNodes(
+  text: string | undefined,
+): { host: string; port: number }[] | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  return text.split(",").map((raw) => {
+    const item = raw.trim();
+    const withScheme = /^[a-z]+:\/\//i.test(item) ? item : `redis://${item}`;
+    let url: URL;
+    try {
+      url = new URL(withScheme);
+    } catch (cause) {
+      throw new ConfigError(
+        `REDIS_CLUSTER_NODES entry ${JSON.stringify(item)} is not host:port: use e.g. 10.0.0.1:6379,10.0.0.2:6379`,
+        { cause },
+      );
+    }
+    if (!/^rediss?:$/.test(url.protocol) || !url.hostname) {
+      throw new ConfigError(
+        `REDIS_CLUSTER_NODES entry ${JSON.stringify(item)} is not host:port: use e.g. 10.0.0.1:6379,10.0.0.2:6379`,
+      );
+    }
+    return {
+      host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: url.port ? Number(url.port) : 6379,
+    };
+  });
+}

@@ -17,6 +17,7 @@ export interface RunCliOptions {
 interface GlobalOptions {
   driver?: string;
   redisUrl?: string;
+  redisClusterNodes?: string;
   prefix: string;
 }
 
@@ -79,6 +80,11 @@ function buildProgram(version: string): Command {
     .addOption(
       new Option("--redis-url <url>", "Redis URL (redis://, rediss:// or unix://)").env(
         "REDIS_URL",
+      ),
+    )
+    .addOption(
+      new Option("--redis-cluster-nodes <nodes>", "Redis Cluster seeds, host:port,host:port").env(
+        "REDIS_CLUSTER_NODES",
       ),
     )
     .addOption(
@@ -160,6 +166,7 @@ function buildProgram(version: string): Command {
             ...(o.timeout === undefined ? {} : { timeoutSeconds: o.timeout }),
             ...(o.driver === undefined ? {} : { driver: o.driver }),
             ...(o.redisUrl === undefined ? {} : { redisUrl: o.redisUrl }),
+            ...(o.redisClusterNodes === undefined ? {} : { clusterNodes: o.redisClusterNodes }),
             prefix: singlePrefix(o.prefix),
           });
         }),
@@ -309,6 +316,7 @@ function target(o: GlobalOptions, command: string) {
     command,
     ...(o.driver === undefined ? {} : { driver: o.driver }),
     ...(o.redisUrl === undefined ? {} : { redisUrl: o.redisUrl }),
+    ...(o.redisClusterNodes === undefined ? {} : { clusterNodes: o.redisClusterNodes }),
   };
 }
 

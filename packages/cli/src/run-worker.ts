@@ -38,6 +38,8 @@ export interface RunWorkerOptions {
   driver?: string;
   /** @default `REDIS_URL` */
   redisUrl?: string;
+  /** Redis Cluster seeds `host:port,...`. @default `REDIS_CLUSTER_NODES` */
+  clusterNodes?: string;
   /** Queue key prefix. @default `JOBS_PREFIX`, else `"jobs"` */
   prefix?: string;
   /** Where `./` handler paths resolve from. @default process.cwd() */
@@ -77,6 +79,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     env,
     ...(options.driver === undefined ? {} : { driver: options.driver }),
     ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+    ...(options.clusterNodes === undefined ? {} : { clusterNodes: options.clusterNodes }),
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
     // The worker outlives Redis outages: it reconnects forever with a capped backoff,
     // while each command fails after two reconnects so the loop (and a SIGTERM) is

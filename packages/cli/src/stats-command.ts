@@ -1,4 +1,5 @@
 import type { QueueStats } from "@svc-jobs/core";
+import { Cluster, type Redis } from "ioredis";
 import { type AdminTarget, openAdmin } from "./open-admin.js";
 
 /** Options of {@link statsCommand}. */
@@ -99,13 +100,17 @@ export function formatStats(rows: PrefixStats[]): string {
   return `${[line(header), ...cells.map(line)].join("\n")}\n`;
 }
 
-async function discoverPrefixes(redis: import("ioredis").Redis): Promise<string[]> {
+async function discoverPrefixes(redis: Redis | Cluster): Promise<string[]> {
   const found = new Set<string>();
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", "*:seq", "COUNT", 1000);
-    cursor = next;
-    for (const key of keys) found.add(key.slice(0, -":seq".length).replace(/^\{(.*)\}$/, "$1"));
-  } while (cursor !== "0");
+  // On a cluster every master holds its own keys.
+  const nodes = redis instanceof Cluster ? redis.nodes("master") : [redis];
+  for (const node of nodes) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", "*:seq", "COUNT", 1000);
+      cursor = next;
+      for (const key of keys) found.add(key.slice(0, -":seq".length).replace(/^\{(.*)\}$/, "$1"));
+    } while (cursor !== "0");
+  }
   return [...found].sort();
 }
