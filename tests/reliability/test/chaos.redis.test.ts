@@ -18,6 +18,10 @@ describe("chaos: 5,000 jobs, real svc-jobs run workers, crashes of workers and R
     expect(f.dlqWithoutError).toBe(0);
     expect(f.succeeded + f.dlq - f.dlqAfterSuccess).toBe(f.jobs);
     expect(f.duplicates).toBeLessThanOrEqual(f.duplicateBound);
+    // At-least-once runs, exactly-once effects: the inbox absorbed every duplicate.
+    expect(f.duplicateEffects).toBe(0);
+    expect(f.ledgerWithoutEffect).toBe(0);
+    expect(f.effects).toBeGreaterThanOrEqual(f.succeeded);
   });
 
   it("SIGTERM every 1-2 s: nothing lost or stuck and zero duplicates", async () => {
@@ -34,5 +38,7 @@ describe("chaos: 5,000 jobs, real svc-jobs run workers, crashes of workers and R
     expect(f.dlqWithoutError).toBe(0);
     expect(f.succeeded + f.dlq - f.dlqAfterSuccess).toBe(f.jobs);
     expect(f.duplicates).toBe(0);
+    expect(f.duplicateEffects).toBe(0);
+    expect(f.ledgerWithoutEffect).toBe(0);
   });
 });

@@ -58,6 +58,12 @@ export interface ChaosFigures {
   dlqExpired: number;
   /** Dead-lettered jobs that had also succeeded once (success recorded, ack lost to a crash). */
   dlqAfterSuccess: number;
+  /** Effects applied through the inbox (one per job id, however often the job ran). */
+  effects: number;
+  /** Effects applied more than once for the same job (the inbox makes this 0). */
+  duplicateEffects: number;
+  /** Jobs recorded in the ledger whose id is missing from the inbox. */
+  ledgerWithoutEffect: number;
   /** Enqueued jobs neither in the ledger nor in the DLQ. */
   lost: number;
   /** Jobs still ready, delayed or processing at the end. */
@@ -94,7 +100,8 @@ export function formatFigures(f: ChaosFigures): string {
     `connectionDrops=${f.connectionDrops} connectionsKilled=${f.connectionsKilled} ` +
     `executions=${f.executions} succeeded=${f.succeeded} duplicates=${f.duplicates} ` +
     `duplicateBound=${f.duplicateBound} dlq=${f.dlq} dlqExpired=${f.dlqExpired} ` +
-    `dlqAfterSuccess=${f.dlqAfterSuccess} lost=${f.lost} stuck=${f.stuck} ` +
+    `dlqAfterSuccess=${f.dlqAfterSuccess} effects=${f.effects} ` +
+    `duplicateEffects=${f.duplicateEffects} lost=${f.lost} stuck=${f.stuck} ` +
     `orphanHashes=${f.orphanHashes} seconds=${f.seconds.toFixed(1)}`
   );
 }
@@ -187,6 +194,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         JOBS_VISIBILITY_TIMEOUT_SECONDS: String(vt),
         CHAOS_LEDGER_DIR: ledgerDir,
         CHAOS_FAIL_RATE: "0.1",
+        CHAOS_EFFECTS_URL: `${server.url}/1`,
+        CHAOS_EFFECTS_PREFIX: prefix,
       },
       stdio: ["ignore", log, log],
     });
@@ -235,6 +244,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     let connectionsKilled = 0;
     let nextKillAt = Date.now() + 1000 + random() * 1000;
     let remaining = jobCount;
+    let chaosOver = false;
     for (;;) {
       if (Date.now() > deadline) {
         throw new Error(
@@ -245,6 +255,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       remaining = s.ready + s.delayed + s.processing;
       const done = jobCount - remaining;
       if (remaining === 0 && redisRestarts > 0 && connectionDrops > 0) break;
+      // Kills stop once nothing is waiting to start: from then on only the killed workers'
+      // reservations are left, and they come back after one visibility timeout. Killing on
+      // would strand the jobs just taken again and stretch the run without bound.
+      if (s.ready + s.delayed === 0 && redisRestarts > 0 && connectionDrops > 0) chaosOver = true;
 
       if (redisRestarts === 0 && done >= jobCount * 0.3) {
         redisRestarts++;
@@ -260,7 +274,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       } else if (connectionDrops === 0 && done >= jobCount * 0.55) {
         connectionDrops++;
         connectionsKilled += Number(await admin.client("KILL", "TYPE", "normal", "SKIPME", "yes"));
-      } else if (Date.now() >= nextKillAt && remaining > 0) {
+      } else if (!chaosOver && Date.now() >= nextKillAt) {
         const slot = Math.floor(random() * workerCount);
         kills++;
         await stopWorker(slot, options.signal);
@@ -299,6 +313,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       (k) => !deadIds.has(k.slice(`${prefix}:job:`.length)),
     ).length;
 
+    const ledgerDb = admin.duplicate({ db: 1 });
+    const effectCounts = Object.values(await ledgerDb.hgetall(`${prefix}:effects`)).map(Number);
+    const inbox = new Set(await ledgerDb.smembers(`${prefix}:inbox`));
+    ledgerDb.disconnect();
+    const effects = effectCounts.reduce((a, b) => a + b, 0);
+    let ledgerWithoutEffect = 0;
+    for (const id of runs.keys()) if (!inbox.has(id)) ledgerWithoutEffect++;
+
     let lost = 0;
     for (const id of ids) if (!runs.has(id) && !deadIds.has(id)) lost++;
     const duplicates = executions - runs.size;
@@ -325,6 +347,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       dlq: dead.length,
       dlqExpired: dead.filter((j) => /visibility/i.test(j.lastError ?? "")).length,
       dlqAfterSuccess: dead.filter((j) => runs.has(j.id)).length,
+      effects,
+      duplicateEffects: effects - effectCounts.length,
+      ledgerWithoutEffect,
       lost,
       stuck: final.ready + final.delayed + final.processing,
       orphanHashes,
