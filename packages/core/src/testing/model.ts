@@ -104,7 +104,7 @@ class Model {
   /** The reserved job `held` refers to, when its reservation is still the current one. */
   fenced(held: Job, byId: boolean): ModelJob | undefined {
     const j = this.jobs.get(held.id);
-    if (!j || j.state !== "processing") return undefined;
+    if (j?.state !== "processing") return undefined;
     if (!byId && j.attempts !== held.attempts) return undefined;
     return j;
   }
