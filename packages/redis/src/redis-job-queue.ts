@@ -650,6 +650,9 @@ export class RedisJobQueue implements JobQueue {
     this.#assertOpen();
     const jobId = jobIdOf(id, "id");
     const k = this.#keys;
+    // A reservation that expired on its last attempt belongs in the DLQ by now: move it
+    // there first, as the memory backend does, so the DLQ is the same on every backend.
+    await this.housekeep();
     const n = await this.#call("dlq.requeue", () =>
       this.#client.svcJobsDlqRequeue(
         k.dlq,
@@ -668,6 +671,7 @@ export class RedisJobQueue implements JobQueue {
   async #dlqMany(op: "requeue" | "purge"): Promise<number> {
     this.#assertOpen();
     const k = this.#keys;
+    await this.housekeep();
     let total = 0;
     for (;;) {
       const n = Number(
