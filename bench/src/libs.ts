@@ -1,8 +1,9 @@
-import { WorkerRunner } from "@svc-jobs/core";
-import { RedisJobQueue } from "@svc-jobs/redis";
-import BeeQueue from "bee-queue";
-import { Queue as BullQueue, Worker as BullWorker } from "bullmq";
-import { Cluster, Redis } from "ioredis";
+import type BeeQueueType from "bee-queue";
+import type { Worker as BullWorkerType } from "bullmq";
+import type { Cluster, Redis } from "ioredis";
+
+// Each library is imported only in the process that measures it, so a worker's RSS holds
+// that library alone.
 
 /** The libraries compared, in the order of the table's columns. */
 export const LIBS = ["svc-jobs", "bullmq", "bee-queue"] as const;
@@ -44,15 +45,15 @@ export async function openLib(lib: LibName, target: Target, queue: string): Prom
   return openBee(target, queue);
 }
 
-function ioredisClient(target: Target, extra: Record<string, unknown> = {}): Redis | Cluster {
-  if (target.cluster) return new Cluster(target.cluster, { redisOptions: extra });
-  return new Redis(target.url as string, extra);
-}
-
 async function openSvcJobs(target: Target, name: string): Promise<LibAdapter> {
-  const client = ioredisClient(target);
+  const { WorkerRunner } = await import("@svc-jobs/core");
+  const { RedisJobQueue } = await import("@svc-jobs/redis");
+  const { Cluster, Redis } = await import("ioredis");
+  const client: Redis | Cluster = target.cluster
+    ? new Cluster(target.cluster)
+    : new Redis(target.url as string);
   const queue = new RedisJobQueue(client, { prefix: name });
-  let runner: WorkerRunner | undefined;
+  let runner: InstanceType<typeof WorkerRunner> | undefined;
   return {
     async enqueueOne(payload) {
       await queue.enqueue("noop", payload);
@@ -83,13 +84,15 @@ async function openSvcJobs(target: Target, name: string): Promise<LibAdapter> {
 }
 
 async function openBullmq(target: Target, name: string): Promise<LibAdapter> {
+  const { Queue: BullQueue, Worker: BullWorker } = await import("bullmq");
+  const { Cluster } = await import("ioredis");
   const connection = target.cluster
     ? new Cluster(target.cluster, { redisOptions: { maxRetriesPerRequest: null } })
     : { ...hostPort(target.url as string), maxRetriesPerRequest: null };
   // On a cluster BullMQ needs the hash tag in its prefix so a queue stays in one slot.
   const prefix = target.cluster ? `{${name}}` : "bull";
   const queue = new BullQueue(name, { connection, prefix });
-  let worker: BullWorker | undefined;
+  let worker: BullWorkerType | undefined;
   const removal = { removeOnComplete: true, removeOnFail: true };
   return {
     async enqueueOne(payload) {
@@ -120,10 +123,11 @@ async function openBullmq(target: Target, name: string): Promise<LibAdapter> {
 
 async function openBee(target: Target, name: string): Promise<LibAdapter> {
   if (target.cluster) throw new Error("Bee-Queue does not support Redis Cluster");
+  const BeeQueue = (await import("bee-queue")).default;
   const redis = hostPort(target.url as string);
   // A producer-only queue does not subscribe to job events (it does not wait for results).
   const producer = new BeeQueue<Payload>(name, { redis, isWorker: false, getEvents: false });
-  let worker: BeeQueue<Payload> | undefined;
+  let worker: BeeQueueType<Payload> | undefined;
   return {
     async enqueueOne(payload) {
       await producer.createJob(payload).save();

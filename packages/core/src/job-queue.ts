@@ -90,6 +90,14 @@ export interface JobQueue {
   reserveNext(opts?: ReserveOptions): Promise<Job | null>;
 
   /**
+   * Optional: reserves up to `count` due jobs in one call (fewer when fewer are due),
+   * each exactly as {@link reserveNext} would; with `blockSeconds`, waits until at least
+   * one is due. `WorkerRunner` uses it to fill several free slots at once and falls back
+   * to one `reserveNext` per slot on backends without it.
+   */
+  reserveMany?(count: number, opts?: ReserveOptions): Promise<Job[]>;
+
+  /**
    * Completes a reserved job and deletes it. With a `Job`, the attempt number fences
    * the call: a late ack from an expired reservation changes nothing.
    */

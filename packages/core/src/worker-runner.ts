@@ -2,8 +2,14 @@ import { defaultTimeoutSeconds } from "./default-timeout.js";
 import { WorkerStoppedError } from "./errors.js";
 import type { JobHandler } from "./handler.js";
 import type { Job } from "./job.js";
-import type { JobQueue } from "./job-queue.js";
-import { type JobOutcome, type RunningJob, settleJob, startJob } from "./run-job.js";
+import type { JobQueue, ReserveOptions } from "./job-queue.js";
+import {
+  type HandlerResult,
+  type JobOutcome,
+  type RunningJob,
+  settleJob,
+  startJob,
+} from "./run-job.js";
 import { validateInteger, validateSeconds } from "./validate.js";
 
 /** Options of {@link WorkerRunner}. */
@@ -40,13 +46,13 @@ export interface StopOptions {
   graceSeconds?: number;
 }
 
+/** A reserved job, from reserve until the queue has been told how it ended. */
 interface Slot {
   running: RunningJob;
+  /** Set once the handler has finished (its ack/fail may still be on its way). */
+  handlerDone: boolean;
   /** Set when the job was handed back on stop: its late outcome is ignored. */
   released: boolean;
-  /** Resolves when the slot is free: the job settled or was handed back. */
-  settled: Promise<void>;
-  free: () => void;
 }
 
 /**
@@ -73,8 +79,13 @@ export class WorkerRunner {
   readonly #onJobSettled: WorkerRunnerOptions["onJobSettled"];
   readonly #onError: WorkerRunnerOptions["onError"];
 
+  /** Reserved jobs not yet acked, failed or handed back. */
   #slots = new Set<Slot>();
+  /** Handlers running now: what `concurrency` limits. */
+  #busy = 0;
   #slotFreed: (() => void) | undefined;
+  #drained: (() => void)[] = [];
+  #reserveOptions: { blockSeconds: number; signal: AbortSignal } | undefined;
   #taken = 0;
   #running: Promise<void> | undefined;
   #stopping = false;
@@ -112,7 +123,7 @@ export class WorkerRunner {
 
   /** Jobs running now. */
   get activeCount(): number {
-    return this.#slots.size;
+    return this.#busy;
   }
 
   /** Jobs taken since start. */
@@ -149,12 +160,11 @@ export class WorkerRunner {
       this.#slotFreed?.();
     }
     if (!this.#running) return;
-    const inFlight = () => Promise.all([...this.#slots].map((s) => s.settled));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<"grace">((resolve) => {
       timer = setTimeout(() => resolve("grace"), graceSeconds * 1000);
     });
-    const first = await Promise.race([inFlight().then(() => "done" as const), graceOver]);
+    const first = await Promise.race([this.#whenDrained().then(() => "done" as const), graceOver]);
     clearTimeout(timer);
     if (first === "grace") {
       await Promise.all([...this.#slots].map((slot) => this.#handBack(slot)));
@@ -164,21 +174,23 @@ export class WorkerRunner {
 
   async #loop(): Promise<void> {
     this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatSeconds * 1000);
+    this.#reserveOptions = {
+      blockSeconds: this.#pollIntervalSeconds,
+      signal: this.#stopController.signal,
+    };
     let errorDelay = 0;
     while (!this.#stopping && this.#taken < this.#maxJobs) {
-      if (this.#slots.size >= this.#concurrency) {
+      const free = Math.min(this.#concurrency - this.#busy, this.#maxJobs - this.#taken);
+      if (free <= 0) {
         await new Promise<void>((resolve) => {
           this.#slotFreed = resolve;
         });
         this.#slotFreed = undefined;
         continue;
       }
-      let job: Job | null;
+      let jobs: Job[];
       try {
-        job = await this.#queue.reserveNext({
-          blockSeconds: this.#pollIntervalSeconds,
-          signal: this.#stopController.signal,
-        });
+        jobs = await this.#reserve(free);
         errorDelay = 0;
       } catch (error) {
         if (this.#stopping) break;
@@ -187,72 +199,110 @@ export class WorkerRunner {
         await sleep(errorDelay, this.#stopController.signal);
         continue;
       }
-      if (!job) continue;
+      if (jobs.length === 0) continue;
       if (this.#stopping) {
-        // Reserved in the same instant as stop(): give it straight back.
-        await this.#queue
-          .release(job)
-          .catch((error) => this.#onError?.(error, { phase: "release", job }));
+        // Reserved in the same instant as stop(): give them straight back.
+        await Promise.all(
+          jobs.map((job) =>
+            this.#queue
+              .release(job)
+              .catch((error) => this.#onError?.(error, { phase: "release", job })),
+          ),
+        );
         break;
       }
-      this.#taken++;
-      this.#launch(job);
+      for (const job of jobs) {
+        this.#taken++;
+        this.#launch(job);
+      }
     }
-    while (this.#slots.size > 0) {
-      await Promise.all([...this.#slots].map((s) => s.settled));
+    await this.#whenDrained();
+  }
+
+  /**
+   * Reserves up to `free` jobs: in one call when the backend has `reserveMany` and
+   * several slots are free, so a busy worker fills its slots without a round trip each.
+   */
+  async #reserve(free: number): Promise<Job[]> {
+    const opts = this.#reserveOptions as ReserveOptions;
+    if (free > 1 && typeof this.#queue.reserveMany === "function") {
+      return this.#queue.reserveMany(free, opts);
     }
+    const job = await this.#queue.reserveNext(opts);
+    return job ? [job] : [];
+  }
+
+  /** Resolves once every reserved job has been settled with the queue or handed back. */
+  #whenDrained(): Promise<void> {
+    if (this.#slots.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained.push(resolve));
   }
 
   #launch(job: Job): void {
-    const running = startJob(job, this.#handler, this.#timeoutSeconds);
-    let free!: () => void;
     const slot: Slot = {
-      running,
+      running: startJob(job, this.#handler, this.#timeoutSeconds),
+      handlerDone: false,
       released: false,
-      settled: new Promise<void>((resolve) => {
-        free = resolve;
-      }),
-      free: () => {
-        if (this.#slots.delete(slot)) {
-          free();
-          this.#slotFreed?.();
-        }
-      },
     };
     this.#slots.add(slot);
-    running.done
-      .then(async (result) => {
-        if (slot.released) return;
-        try {
-          await withRetries(() => settleJob(this.#queue, job, result));
-        } catch (error) {
-          this.#onError?.(error, { phase: "settle", job });
-          return;
-        }
-        this.#onJobSettled?.({ job, ...result });
-      })
-      .finally(() => slot.free());
+    this.#busy++;
+    slot.running.done.then((result) => this.#finish(slot, result));
+  }
+
+  async #finish(slot: Slot, result: HandlerResult): Promise<void> {
+    if (slot.released) {
+      this.#handlerEnded(slot);
+      return;
+    }
+    const { job } = slot.running;
+    // Send the ack/fail first, then free the slot: the next reserve then goes out right
+    // behind it (pipelined on the same connection) instead of a round trip later.
+    const settled = settleJob(this.#queue, job, result);
+    this.#handlerEnded(slot);
+    try {
+      await settled.catch(() => withRetries(() => settleJob(this.#queue, job, result), 3));
+      this.#onJobSettled?.({ job, ...result });
+    } catch (error) {
+      this.#onError?.(error, { phase: "settle", job });
+    }
+    this.#remove(slot);
+  }
+
+  #handlerEnded(slot: Slot): void {
+    if (slot.handlerDone) return;
+    slot.handlerDone = true;
+    this.#busy--;
+    this.#slotFreed?.();
+  }
+
+  #remove(slot: Slot): void {
+    if (this.#slots.delete(slot) && this.#slots.size === 0) {
+      const waiters = this.#drained;
+      this.#drained = [];
+      for (const resolve of waiters) resolve();
+    }
   }
 
   /** Aborts a job that outlived the grace period and hands it back; its late outcome is ignored. */
   async #handBack(slot: Slot): Promise<void> {
-    if (slot.released) return;
+    // A job whose handler finished is being acked or failed already.
+    if (slot.released || slot.handlerDone) return;
     slot.released = true;
-    const { job, controller } = slot.running;
-    controller.abort(new WorkerStoppedError());
+    const { job } = slot.running;
+    slot.running.abort(new WorkerStoppedError());
     try {
       await withRetries(() => this.#queue.release(job));
       this.#onJobSettled?.({ job, status: "released", durationMs: 0 });
     } catch (error) {
       this.#onError?.(error, { phase: "release", job });
     }
-    slot.free();
+    this.#remove(slot);
   }
 
   #beat(): void {
     const seconds = this.#queue.visibilityTimeoutSeconds;
     for (const slot of this.#slots) {
-      if (slot.released) continue;
+      if (slot.released || slot.handlerDone) continue;
       const { job } = slot.running;
       this.#queue
         .extendVisibility(job, seconds)
