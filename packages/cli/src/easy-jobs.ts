@@ -30,7 +30,10 @@ export interface EasyJobsOptions {
   clusterNodes?: string;
   /** Key prefix of the Redis queue; one prefix is one queue. @default `JOBS_PREFIX`, else `"jobs"` */
   prefix?: string;
-  /** Seconds a reserved job stays hidden before another worker may take it. @default 60 */
+  /**
+   * Seconds a reserved job stays hidden before another worker may take it.
+   * @default `JOBS_VISIBILITY_TIMEOUT_SECONDS`, else 60
+   */
   visibilityTimeoutSeconds?: number;
   /** The scheduler's longest sleep between checks, in seconds (it wakes at due times anyway). @default 60 */
   tickIntervalSeconds?: number;
@@ -78,6 +81,9 @@ export interface EasyJobs {
 export function easyJobs(options: EasyJobsOptions = {}): EasyJobs {
   const env = options.env ?? process.env;
   const driver = resolveDriver(options.driver ?? env.JOBS_DRIVER);
+  const visibilityTimeoutSeconds =
+    options.visibilityTimeoutSeconds ??
+    resolveVisibilityTimeout(env.JOBS_VISIBILITY_TIMEOUT_SECONDS);
   const schedulerOptions: InMemorySchedulerOptions = {};
   if (options.tickIntervalSeconds !== undefined) {
     schedulerOptions.tickIntervalSeconds = options.tickIntervalSeconds;
@@ -85,9 +91,7 @@ export function easyJobs(options: EasyJobsOptions = {}): EasyJobs {
   if (options.schedulerLogger) schedulerOptions.logger = options.schedulerLogger;
   if (driver === "memory") {
     const queue = new InMemoryJobQueue(
-      options.visibilityTimeoutSeconds === undefined
-        ? {}
-        : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds },
+      visibilityTimeoutSeconds === undefined ? {} : { visibilityTimeoutSeconds },
     );
     const scheduler = new InMemoryScheduler(schedulerOptions);
     return {
@@ -107,9 +111,7 @@ export function easyJobs(options: EasyJobsOptions = {}): EasyJobs {
   const redis = createClient(url, nodes, options.redisOptions);
   const queue = new RedisJobQueue(redis, {
     prefix,
-    ...(options.visibilityTimeoutSeconds === undefined
-      ? {}
-      : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }),
+    ...(visibilityTimeoutSeconds === undefined ? {} : { visibilityTimeoutSeconds }),
   });
   const leader = new RedisLeader(redis, { key: `${prefix}:scheduler:leader` });
   const scheduler = new InMemoryScheduler({ ...schedulerOptions, leader });
@@ -198,4 +200,19 @@ export function createClient(
     ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
     ...clusterOptions,
   });
+}
+
+/**
+ * Reads `JOBS_VISIBILITY_TIMEOUT_SECONDS`: unset or empty means the queue's default
+ * (60 s); anything but a positive number is a `ConfigError`.
+ */
+export function resolveVisibilityTimeout(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(
+      `JOBS_VISIBILITY_TIMEOUT_SECONDS must be a positive number of seconds, got ${JSON.stringify(raw)}: set it above your longest job's run time without heartbeats (e.g. 60), or unset it`,
+    );
+  }
+  return value;
 }

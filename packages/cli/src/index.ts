@@ -8,6 +8,7 @@ export {
   easyJobs,
   type JobsDriver,
   resolveDriver,
+  resolveVisibilityTimeout,
 } from "./easy-jobs.js";
 export {
   JOBS_HANDLERS_ENV,

@@ -144,6 +144,14 @@ function buildProgram(version: string): Command {
             "handler timeout (default: JOB_DEFAULT_TIMEOUT_SECONDS, else none)",
           ).argParser(seconds("--timeout", 0.001)),
         )
+        .addOption(
+          new Option(
+            "--visibility-timeout <seconds>",
+            "seconds a reserved job stays hidden; a crashed worker's jobs come back after it (default: 60)",
+          )
+            .env("JOBS_VISIBILITY_TIMEOUT_SECONDS")
+            .argParser(seconds("--visibility-timeout", 0.001)),
+        )
         .action(async (_opts: unknown, cmd: Command) => {
           const o = cmd.optsWithGlobals<
             GlobalOptions & {
@@ -154,6 +162,7 @@ function buildProgram(version: string): Command {
               metricsPort?: number;
               grace: number;
               timeout?: number;
+              visibilityTimeout?: number;
             }
           >();
           await runWorker({
@@ -164,6 +173,9 @@ function buildProgram(version: string): Command {
             ...(o.metricsPort === undefined ? {} : { metricsPort: o.metricsPort }),
             graceSeconds: o.grace,
             ...(o.timeout === undefined ? {} : { timeoutSeconds: o.timeout }),
+            ...(o.visibilityTimeout === undefined
+              ? {}
+              : { visibilityTimeoutSeconds: o.visibilityTimeout }),
             ...(o.driver === undefined ? {} : { driver: o.driver }),
             ...(o.redisUrl === undefined ? {} : { redisUrl: o.redisUrl }),
             ...(o.redisClusterNodes === undefined ? {} : { clusterNodes: o.redisClusterNodes }),

@@ -34,6 +34,8 @@ export interface RunWorkerOptions {
   graceSeconds?: number;
   /** Handler timeout in seconds. @default `JOB_DEFAULT_TIMEOUT_SECONDS`, else none */
   timeoutSeconds?: number;
+  /** Seconds a reserved job stays hidden; a crashed worker's jobs come back after it. @default `JOBS_VISIBILITY_TIMEOUT_SECONDS`, else 60 */
+  visibilityTimeoutSeconds?: number;
   /** `memory` or `redis`. @default `JOBS_DRIVER` */
   driver?: string;
   /** @default `REDIS_URL` */
@@ -81,6 +83,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
     ...(options.clusterNodes === undefined ? {} : { clusterNodes: options.clusterNodes }),
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    ...(options.visibilityTimeoutSeconds === undefined
+      ? {}
+      : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }),
     // The worker outlives Redis outages: it reconnects forever with a capped backoff,
     // while each command fails after two reconnects so the loop (and a SIGTERM) is
     // never stuck behind a command queued for a server that is gone.

@@ -66,6 +66,34 @@ describe("easyJobs", () => {
     expect(jobs.leader?.isLeader()).toBe(false);
   });
 
+  it("takes the visibility timeout from JOBS_VISIBILITY_TIMEOUT_SECONDS, the option first", async () => {
+    const fromEnv = easyJobs({ env: { JOBS_VISIBILITY_TIMEOUT_SECONDS: "2.5" } });
+    expect(fromEnv.queue.visibilityTimeoutSeconds).toBe(2.5);
+    await fromEnv.close();
+    const fromOption = easyJobs({
+      visibilityTimeoutSeconds: 9,
+      env: { JOBS_VISIBILITY_TIMEOUT_SECONDS: "2.5" },
+    });
+    expect(fromOption.queue.visibilityTimeoutSeconds).toBe(9);
+    await fromOption.close();
+    const prefix = uniquePrefix("easy-vt");
+    const redisJobs = easyJobs({
+      env: {
+        JOBS_DRIVER: "redis",
+        REDIS_URL: redisUrl,
+        JOBS_PREFIX: prefix,
+        JOBS_VISIBILITY_TIMEOUT_SECONDS: "3",
+      },
+    });
+    expect(redisJobs.queue.visibilityTimeoutSeconds).toBe(3);
+    await redisJobs.close();
+    for (const bad of ["0", "-1", "soon"]) {
+      expect(() => easyJobs({ env: { JOBS_VISIBILITY_TIMEOUT_SECONDS: bad } })).toThrow(
+        /JOBS_VISIBILITY_TIMEOUT_SECONDS must be a positive number/,
+      );
+    }
+  });
+
   it.each([
     [{ driver: "postgres" }, /JOBS_DRIVER is "postgres"/],
     [{ driver: "redis", redisUrl: "http://localhost:6379" }, /scheme "http"/],
