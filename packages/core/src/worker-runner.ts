@@ -12,6 +12,9 @@ import {
 } from "./run-job.js";
 import { validateInteger, validateSeconds } from "./validate.js";
 
+/** Jobs asked for in one `reserveMany` call at most: keeps each reserve script short. */
+const MAX_RESERVE_BATCH = 100;
+
 /** Options of {@link WorkerRunner}. */
 export interface WorkerRunnerOptions {
   /**
@@ -226,7 +229,7 @@ export class WorkerRunner {
   async #reserve(free: number): Promise<Job[]> {
     const opts = this.#reserveOptions as ReserveOptions;
     if (free > 1 && typeof this.#queue.reserveMany === "function") {
-      return this.#queue.reserveMany(free, opts);
+      return this.#queue.reserveMany(Math.min(free, MAX_RESERVE_BATCH), opts);
     }
     const job = await this.#queue.reserveNext(opts);
     return job ? [job] : [];

@@ -13,7 +13,7 @@
     ARGV[4] token time to live, ms
     ARGV[5] dedupe expiry (epoch ms, now + 24 h)
     ARGV[6] dedupe key time to live, ms
-    ARGV[7] number of jobs n
+    ARGV[7] number of jobs n (new jobs take consecutive ids)
     then 7 per job: name, payload JSON, available_at (epoch ms), '1' if delayed else '0',
     max_attempts, backoff_seconds, dedupe key ('' for none)
 
@@ -38,6 +38,15 @@ local out = {}
 if tokenKey ~= '' then
   local seen = redis.call('GET', tokenKey)
   if seen then
+    if string.sub(seen, 1, 2) == 'r:' then
+      -- All new, with consecutive ids: 'r:first:count'.
+      local sep = string.find(seen, ':', 3, true)
+      local first = tonumber(string.sub(seen, 3, sep - 1))
+      for i = 0, tonumber(string.sub(seen, sep + 1)) - 1 do
+        out[#out + 1] = string.format('%d', first + i)
+      end
+      return reply(out)
+    end
     for entry in string.gmatch(seen, '[^,]+') do
       local id = string.sub(entry, 3)
       if string.sub(entry, 1, 1) == 'n' then out[#out + 1] = id else out[#out + 1] = existing(id) end
@@ -46,29 +55,50 @@ if tokenKey ~= '' then
   end
 end
 
-local record = {}
-local created = 0
 local n = tonumber(ARGV[7])
+
+-- Dedupe hits first, so the new jobs can take consecutive ids from one INCRBY. A later
+-- item with the key of an earlier new item of this call is a hit on that item.
+local hits = {}
+local nhits = 0
+local firstWithKey = {}
 for i = 0, n - 1 do
-  local b = 7 + i * 7
-  local dedupeKey = ARGV[b + 7]
-  local hit = nil
-  local dedupeName = nil
+  local dedupeKey = ARGV[7 + i * 7 + 7]
   if dedupeKey ~= '' then
-    dedupeName = prefix .. ':dedupe:' .. dedupeKey
-    local v = redis.call('GET', dedupeName)
+    local v = redis.call('GET', prefix .. ':dedupe:' .. dedupeKey)
     if v then
       local sep = string.find(v, ':', 1, true)
       if sep and tonumber(string.sub(v, 1, sep - 1)) > tonumber(now) then
-        hit = string.sub(v, sep + 1)
+        hits[i] = string.sub(v, sep + 1)
       end
     end
+    if not hits[i] then
+      local j = firstWithKey[dedupeKey]
+      if j then hits[i] = j else firstWithKey[dedupeKey] = i end
+    end
+    if hits[i] then nhits = nhits + 1 end
   end
+end
+
+local created = n - nhits
+local nextId = 0
+if created > 0 then nextId = redis.call('INCRBY', seqKey, created) - created end
+local firstId = nextId + 1
+local record = {}
+local ready = {}
+local idOf = {}
+for i = 0, n - 1 do
+  local b = 7 + i * 7
+  local hit = hits[i]
+  if type(hit) == 'number' then hit = idOf[hit] end
   if hit then
     out[#out + 1] = existing(hit)
-    record[#record + 1] = 'd:' .. hit
+    record[i + 1] = 'd:' .. hit
+    idOf[i] = hit
   else
-    local id = string.format('%d', redis.call('INCR', seqKey))
+    nextId = nextId + 1
+    local id = string.format('%d', nextId)
+    idOf[i] = id
     local availableAt = ARGV[b + 3]
     redis.call('HSET', jobKey(prefix, id), 'id', id, 'name', ARGV[b + 1], 'payload', ARGV[b + 2],
       'available_at', availableAt, 'attempts', '0', 'max_attempts', ARGV[b + 5],
@@ -76,20 +106,30 @@ for i = 0, n - 1 do
     if ARGV[b + 4] == '1' then
       redis.call('ZADD', delayedKey, availableAt, id)
     else
-      redis.call('LPUSH', readyKey, id)
+      ready[#ready + 1] = id
     end
-    if dedupeName then
-      redis.call('SET', dedupeName, ARGV[5] .. ':' .. id, 'PX', ARGV[6])
+    local dedupeKey = ARGV[b + 7]
+    if dedupeKey ~= '' then
+      redis.call('SET', prefix .. ':dedupe:' .. dedupeKey, ARGV[5] .. ':' .. id, 'PX', ARGV[6])
     end
-    created = created + 1
     out[#out + 1] = id
-    record[#record + 1] = 'n:' .. id
+    if nhits > 0 then record[i + 1] = 'n:' .. id end
   end
 end
+-- One LPUSH for all ready jobs, in order (LPUSH a b pushes a first, as two calls would).
+if #ready > 0 then redis.call('LPUSH', readyKey, unpack(ready)) end
 
 -- Delayed jobs wake waiters too, so they re-arm their timeout for the new due time.
 wake(wakeKey, created)
 if tokenKey ~= '' then
-  redis.call('SET', tokenKey, table.concat(record, ','), 'PX', ARGV[4])
+  local text
+  -- All new (the usual case): the ids are consecutive, so a range records them in a few
+  -- bytes instead of a few per job for the token's lifetime.
+  if nhits == 0 then
+    text = 'r:' .. string.format('%d', firstId) .. ':' .. created
+  else
+    text = table.concat(record, ',')
+  end
+  redis.call('SET', tokenKey, text, 'PX', ARGV[4])
 end
 return reply(out)
