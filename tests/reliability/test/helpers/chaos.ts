@@ -1,5 +1,14 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  closeSync,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -102,19 +111,8 @@ export function formatFigures(f: ChaosFigures): string {
     `duplicateBound=${f.duplicateBound} dlq=${f.dlq} dlqExpired=${f.dlqExpired} ` +
     `dlqAfterSuccess=${f.dlqAfterSuccess} effects=${f.effects} ` +
     `duplicateEffects=${f.duplicateEffects} lost=${f.lost} stuck=${f.stuck} ` +
-    `orphanHashes=${f.orphanHashes} seconds=${f.seconds.toFixed(1)}`
+    `orphanHashes=${f.orphanHashes} badExits=${f.badExits} seconds=${f.seconds.toFixed(1)}`
   );
-}
-
-/** Whether the built CLI takes a visibility timeout (flag or environment). */
-export function cliVisibilityTimeoutSupport(): { flag: boolean; env: boolean } {
-  const help = execFileSync(process.execPath, [SVC_JOBS_BIN, "run", "--help"], {
-    encoding: "utf8",
-  });
-  return {
-    flag: help.includes("--visibility-timeout"),
-    env: help.includes("JOBS_VISIBILITY_TIMEOUT_SECONDS"),
-  };
 }
 
 function mulberry32(seed: number): () => number {
@@ -130,6 +128,8 @@ function mulberry32(seed: number): () => number {
 
 interface Worker {
   child: ChildProcess;
+  /** Resolves once the worker logged "worker started" (its signal handlers are installed). */
+  started: Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -147,17 +147,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const deadline = started + (options.deadlineMs ?? 150_000);
   const random = mulberry32(seed);
-  const support = cliVisibilityTimeoutSupport();
-  const requestedVt = options.visibilityTimeoutSeconds ?? 4;
-  // Without the option the workers keep the 60 s default; the run still proves the
-  // guarantees, it only waits longer for a killed worker's jobs to come back.
-  const vt = support.flag || support.env ? requestedVt : 60;
+  // Short, so a killed worker's jobs come back within the run; still 3x the heartbeat.
+  const vt = options.visibilityTimeoutSeconds ?? 4;
 
   const server = await startRedis({ args: ["--appendonly", "yes", "--appendfsync", "always"] });
   const work = mkdtempSync(join(tmpdir(), "svc-jobs-chaos-"));
   const ledgerDir = join(work, "ledger");
   const logDir = join(work, "logs");
-  execFileSync("mkdir", ["-p", ledgerDir, logDir]);
+  mkdirSync(ledgerDir, { recursive: true });
+  mkdirSync(logDir, { recursive: true });
   const prefix = uniquePrefix("chaos");
   // Commands wait through the Redis restart instead of failing.
   const admin = new Redis(server.url, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
@@ -169,7 +167,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
 
   const spawnWorker = (slot: number): Worker => {
     workerStarts++;
-    const log = openSync(join(logDir, `worker-${slot}-${workerStarts}.log`), "a");
+    const logFile = join(logDir, `worker-${slot}-${workerStarts}.log`);
+    const log = openSync(logFile, "a");
     const args = [
       SVC_JOBS_BIN,
       "run",
@@ -183,27 +182,42 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       "0.2",
       "--prefix",
       prefix,
+      "--visibility-timeout",
+      String(vt),
     ];
-    if (support.flag) args.push("--visibility-timeout", String(vt));
     const child = spawn(process.execPath, args, {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         JOBS_DRIVER: "redis",
         REDIS_URL: server.url,
-        JOBS_VISIBILITY_TIMEOUT_SECONDS: String(vt),
         CHAOS_LEDGER_DIR: ledgerDir,
         CHAOS_FAIL_RATE: "0.1",
         CHAOS_EFFECTS_URL: `${server.url}/1`,
         CHAOS_EFFECTS_PREFIX: prefix,
       },
-      stdio: ["ignore", log, log],
+      stdio: ["ignore", "pipe", log],
     });
     closeSync(log);
+    const out = createWriteStream(logFile, { flags: "a" });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once("exit", (code, signal) => resolve({ code, signal })),
     );
-    const worker = { child, exited };
+    const started = new Promise<void>((resolve) => {
+      let seen = false;
+      child.stdout?.on("data", (chunk: Buffer) => {
+        out.write(chunk);
+        if (!seen && chunk.includes("worker started")) {
+          seen = true;
+          resolve();
+        }
+      });
+      child.once("exit", () => {
+        out.end();
+        resolve();
+      });
+    });
+    const worker = { child, started, exited };
     workers[slot] = worker;
     return worker;
   };
@@ -212,11 +226,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const worker = workers[slot];
     if (!worker) return;
     workers[slot] = undefined;
+    // A process signalled while still loading has no jobs and no handlers yet: stopping
+    // it then would test nothing, and SIGTERM would kill it before it can drain.
+    let wait: NodeJS.Timeout | undefined;
+    await Promise.race([
+      worker.started,
+      new Promise((r) => {
+        wait = setTimeout(r, 20_000);
+      }),
+    ]);
+    clearTimeout(wait);
     worker.child.kill(signal);
     const timer = setTimeout(() => worker.child.kill("SIGKILL"), 20_000);
-    const { code } = await worker.exited;
+    const exit = await worker.exited;
     clearTimeout(timer);
-    if (signal === "SIGTERM" && code !== 0) badExits++;
+    if (signal === "SIGTERM" && exit.code !== 0) {
+      badExits++;
+      console.log(`chaos: worker ${slot} exited with ${JSON.stringify(exit)} after SIGTERM`);
+    }
   };
 
   try {
