@@ -40,7 +40,7 @@ const N = Number(option("n") ?? (smoke ? 300 : 20_000));
 const LATENCY_N = smoke ? 100 : 3_000;
 const LATENCY_RATE = 500;
 const only = option("only")?.split(",");
-const write = !smoke && !flag("no-write");
+const write = !smoke && !flag("no-write") && !option("only") && !option("libs");
 const libsWanted = (option("libs")?.split(",") as LibName[] | undefined) ?? [...LIBS];
 
 // ---- pinning ------------------------------------------------------------------
@@ -545,7 +545,8 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${renderTable(results)}\n`);
   const dir = join(benchDir, "results");
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, smoke ? "smoke.json" : "latest.json");
+  // Only a full run replaces latest.json (the figures BENCHMARKS.md shows).
+  const file = join(dir, smoke ? "smoke.json" : write && !only ? "latest.json" : "partial.json");
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\nresults: ${file}\n`);
   if (write) {
