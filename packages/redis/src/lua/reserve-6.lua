@@ -33,18 +33,25 @@ requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[6], ARG
 promoteDelayed(readyKey, delayedKey, now, limit)
 
 local out = { '' }
-for _ = 1, tonumber(ARGV[4]) do
-  local id = redis.call('RPOP', readyKey)
-  if not id then break end
-  local key = jobKey(prefix, id)
-  -- An id whose hash is gone (deleted by hand) is dropped rather than resurrected.
-  if redis.call('EXISTS', key) == 1 then
-    redis.call('HINCRBY', key, 'attempts', 1)
-    redis.call('ZADD', vtKey, deadline, id)
-    redis.call('LPUSH', processingKey, id)
-    out[#out + 1] = readJob(prefix, id)
+-- One RPOP with a count (Redis >= 6.2) and one LPUSH for the batch: each redis.call costs
+-- about as much as the command itself, so fewer calls is what makes a reserve cheap.
+local ids = redis.call('RPOP', readyKey, tonumber(ARGV[4]))
+local taken = {}
+if ids then
+  for _, id in ipairs(ids) do
+    local key = jobKey(prefix, id)
+    local f = readJob(prefix, id)
+    -- An id whose hash is gone (deleted by hand) is dropped rather than resurrected.
+    if f[1] then
+      redis.call('HINCRBY', key, 'attempts', 1)
+      f[5] = string.format('%d', tonumber(f[5]) + 1)
+      redis.call('ZADD', vtKey, deadline, id)
+      taken[#taken + 1] = id
+      out[#out + 1] = f
+    end
   end
 end
+if #taken > 0 then redis.call('LPUSH', processingKey, unpack(taken)) end
 
 if #out == 1 then
   out[1] = nextDue(delayedKey, vtKey)

@@ -29,8 +29,9 @@ local function wake(wakeKey, n)
   if n > WAKE_CAP then n = WAKE_CAP end
   local tokens = {}
   for i = 1, n do tokens[i] = '1' end
-  redis.call('LPUSH', wakeKey, unpack(tokens))
-  redis.call('LTRIM', wakeKey, 0, WAKE_CAP - 1)
+  if redis.call('LPUSH', wakeKey, unpack(tokens)) > WAKE_CAP then
+    redis.call('LTRIM', wakeKey, 0, WAKE_CAP - 1)
+  end
 end
 
 -- True when `id` is reserved now and, given an attempt number, by that attempt.
