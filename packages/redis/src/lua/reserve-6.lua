@@ -33,9 +33,19 @@ requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[6], ARG
 promoteDelayed(readyKey, delayedKey, now, limit)
 
 local out = { '' }
--- One RPOP with a count (Redis >= 6.2) and one LPUSH for the batch: each redis.call costs
+-- One RPOP with a count (Redis >= 6.2, else a loop) and one LPUSH for the batch: each redis.call costs
 -- about as much as the command itself, so fewer calls is what makes a reserve cheap.
-local ids = redis.call('RPOP', readyKey, tonumber(ARGV[4]))
+local count = tonumber(ARGV[4])
+local ids = redis.pcall('RPOP', readyKey, count)
+if type(ids) == 'table' and ids.err then
+  -- Redis < 6.2 has no RPOP count: one RPOP per job.
+  ids = {}
+  for _ = 1, count do
+    local id = redis.call('RPOP', readyKey)
+    if not id then break end
+    ids[#ids + 1] = id
+  end
+end
 local taken = {}
 if ids then
   for _, id in ipairs(ids) do
