@@ -263,7 +263,11 @@ export class WorkerRunner {
     const settled = settleJob(this.#queue, job, result);
     this.#handlerEnded(slot);
     try {
-      await settled.catch(() => withRetries(() => settleJob(this.#queue, job, result), 3));
+      // A lost ack means a second run after the visibility timeout, so keep trying
+      // (through a Redis restart, say) while the reservation can still be ours.
+      await settled.catch(() =>
+        withRetries(() => settleJob(this.#queue, job, result), this.#settleWindowSeconds()),
+      );
       this.#onJobSettled?.({ job, ...result });
     } catch (error) {
       this.#onError?.(error, { phase: "settle", job });
@@ -294,12 +298,17 @@ export class WorkerRunner {
     const { job } = slot.running;
     slot.running.abort(new WorkerStoppedError());
     try {
-      await withRetries(() => this.#queue.release(job));
+      await withRetries(() => this.#queue.release(job), 2);
       this.#onJobSettled?.({ job, status: "released", durationMs: 0 });
     } catch (error) {
       this.#onError?.(error, { phase: "release", job });
     }
     this.#remove(slot);
+  }
+
+  /** How long to keep retrying an ack or fail: most of a reservation, at most 15 s. */
+  #settleWindowSeconds(): number {
+    return Math.min(15, Math.max(1, this.#queue.visibilityTimeoutSeconds * 0.8));
   }
 
   #beat(): void {
@@ -314,15 +323,17 @@ export class WorkerRunner {
   }
 }
 
-async function withRetries(fn: () => Promise<void>, attempts = 4): Promise<void> {
+/** Calls `fn` until it succeeds, backing off from 0.1 s to 2 s, for up to `windowSeconds`. */
+async function withRetries(fn: () => Promise<void>, windowSeconds: number): Promise<void> {
+  const deadline = Date.now() + windowSeconds * 1000;
   let delay = 0.1;
-  for (let i = 1; ; i++) {
+  for (;;) {
     try {
       return await fn();
     } catch (error) {
-      if (i >= attempts) throw error;
+      if (Date.now() + delay * 1000 > deadline) throw error;
       await sleep(delay);
-      delay *= 3;
+      delay = Math.min(2, delay * 2);
     }
   }
 }

@@ -271,6 +271,34 @@ describe("WorkerRunner", () => {
     expect(errors).toHaveLength(2);
   });
 
+  it("keeps retrying an ack through a backend outage, so the job is not run twice", async () => {
+    const queue = new InMemoryJobQueue({ visibilityTimeoutSeconds: 10 });
+    const realAck = queue.ack.bind(queue);
+    const outageEnds = Date.now() + 1000;
+    let failedAcks = 0;
+    queue.ack = async (job) => {
+      if (Date.now() < outageEnds) {
+        failedAcks++;
+        throw new Error("connection is closed");
+      }
+      return realAck(job);
+    };
+    await queue.enqueue("once", {});
+    let runs = 0;
+    const outcomes: JobOutcome[] = [];
+    const runner = new WorkerRunner(queue, () => void runs++, {
+      pollIntervalSeconds: 0.05,
+      onJobSettled: (o) => outcomes.push(o),
+    });
+    runner.start();
+    await until(() => outcomes.length === 1);
+    await runner.stop();
+    expect(failedAcks).toBeGreaterThan(2);
+    expect(outcomes[0]?.status).toBe("completed");
+    expect(runs).toBe(1);
+    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+  });
+
   it("rejects bad options", () => {
     const queue = new InMemoryJobQueue();
     expect(() => new WorkerRunner(queue, () => {}, { concurrency: 0 })).toThrow(/concurrency/);
