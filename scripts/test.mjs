@@ -2,7 +2,7 @@
 // `npm test`: installs everything, starts real servers on free loopback ports
 // (redis-server, a 3-master Redis Cluster, PostgreSQL), runs every package's tests
 // against them, stops what it started, and prints one summary line.
-// With CI=true it also runs the type checker and the linter first.
+// With CI=true it also runs the type checker, the linter and a benchmark smoke first.
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { build, ensureServerPackages, installDependencies, log, pnpm, root } from "./bootstrap.mjs";
@@ -15,6 +15,10 @@ if (process.env.CI) {
   pnpm(["turbo", "run", "typecheck"]);
   log("Linting");
   pnpm(["biome", "check", "."]);
+  // A small run of every benchmark scenario, so the benchmarks cannot rot. Its figures
+  // are printed, never checked: speed is judged by `pnpm bench`, not by CI.
+  log("Benchmark smoke (tiny N, figures not checked)");
+  pnpm(["--filter", "@svc-jobs/bench", "bench:smoke"]);
 }
 
 const { startPostgres, startRedis, startRedisCluster } = await import(
