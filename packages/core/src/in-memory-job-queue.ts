@@ -1,13 +1,8 @@
-import { type Clock, systemClock } from "./clock.js";
+import type { Clock } from "./clock.js";
 import { errorMessage, visibilityExpiredMessage } from "./error-message.js";
 import { QueueClosedError } from "./errors.js";
 import { MinHeap } from "./heap.js";
-import {
-  DEDUPE_TTL_SECONDS,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
-  type Job,
-} from "./job.js";
+import { DEDUPE_TTL_SECONDS, type Job } from "./job.js";
 import type {
   DeadLetterQueue,
   DlqListOptions,
@@ -18,12 +13,8 @@ import type {
   ReserveOptions,
 } from "./job-queue.js";
 import type { JsonObject } from "./json.js";
-import {
-  linearRetry,
-  type RetryStrategy,
-  retryDelaySeconds,
-  validateRetryStrategy,
-} from "./retry.js";
+import { type QueueOptions, resolveQueueOptions } from "./queue-options.js";
+import { type RetryStrategy, retryDelaySeconds } from "./retry.js";
 import {
   jobIdOf,
   type PreparedEnqueue,
@@ -33,17 +24,8 @@ import {
   validateSeconds,
 } from "./validate.js";
 
-/** Options of {@link InMemoryJobQueue}. */
-export interface InMemoryJobQueueOptions {
-  /** Seconds a reserved job stays hidden before it is handed out again. @default 60 */
-  visibilityTimeoutSeconds?: number;
-  /** Source of time. @default systemClock */
-  clock?: Clock;
-  /** Retry schedule. @default linearRetry (`backoffSeconds * attempts`) */
-  retry?: RetryStrategy;
-  /** Largest payload accepted, as JSON bytes. @default 1 MiB */
-  maxPayloadBytes?: number;
-}
+/** Options of {@link InMemoryJobQueue}: the options every queue takes. */
+export interface InMemoryJobQueueOptions extends QueueOptions {}
 
 type State = "ready" | "delayed" | "processing" | "dlq";
 
@@ -94,19 +76,11 @@ export class InMemoryJobQueue implements JobQueue {
   #closed = false;
 
   constructor(options: InMemoryJobQueueOptions = {}) {
-    this.visibilityTimeoutSeconds = validateSeconds(
-      "visibilityTimeoutSeconds",
-      options.visibilityTimeoutSeconds ?? DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
-      0.001,
-    );
-    this.#clock = options.clock ?? systemClock;
-    this.#retry = options.retry ?? linearRetry;
-    validateRetryStrategy(this.#retry);
-    this.#maxPayloadBytes = validateInteger(
-      "maxPayloadBytes",
-      options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-      1,
-    );
+    const resolved = resolveQueueOptions(options);
+    this.visibilityTimeoutSeconds = resolved.visibilityTimeoutSeconds;
+    this.#clock = resolved.clock;
+    this.#retry = resolved.retry;
+    this.#maxPayloadBytes = resolved.maxPayloadBytes;
     this.dlq = {
       list: (opts) => this.#dlqList(opts),
       requeue: (id) => this.#dlqRequeue(id),

@@ -40,6 +40,7 @@ export type { JsonObject, JsonValue } from "./json.js";
 export type { Leader } from "./leader.js";
 export { ManualClock } from "./manual-clock.js";
 export { type ProcessOneOptions, processOne } from "./process-one.js";
+export { type QueueOptions, resolveQueueOptions } from "./queue-options.js";
 export {
   type ExponentialRetryStrategy,
   exponentialRetry,

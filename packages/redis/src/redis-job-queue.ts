@@ -4,8 +4,6 @@ import {
   type Clock,
   ConfigError,
   DEDUPE_TTL_SECONDS,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
   type DeadLetterQueue,
   type DlqListOptions,
   type EnqueueItem,
@@ -16,17 +14,16 @@ import {
   JobValidationError,
   type JsonObject,
   jobIdOf,
-  linearRetry,
   type PreparedEnqueue,
   prepareEnqueue,
   prepareEnqueueMany,
   QueueClosedError,
+  type QueueOptions,
   type QueueStats,
   type ReserveOptions,
   type RetryStrategy,
-  systemClock,
+  resolveQueueOptions,
   validateInteger,
-  validateRetryStrategy,
   validateSeconds,
   visibilityExpiredMessage,
 } from "@svc-jobs/core";
@@ -40,7 +37,7 @@ import { defineQueueCommands, type QueueCommands } from "./queue-scripts.js";
 export type RedisJobQueueClient = Redis | Cluster;
 
 /** Options of {@link RedisJobQueue}. */
-export interface RedisJobQueueOptions {
+export interface RedisJobQueueOptions extends QueueOptions {
   /**
    * Prefix of every key of the queue (`{prefix}:ready`, `{prefix}:job:7`, ...). With a
    * `Cluster` client a prefix without a `{hash tag}` is wrapped as `{prefix}` so the whole
@@ -48,14 +45,6 @@ export interface RedisJobQueueOptions {
    * @default "jobs"
    */
   prefix?: string;
-  /** Seconds a reserved job stays hidden before it is handed out again. @default 60 */
-  visibilityTimeoutSeconds?: number;
-  /** Source of time (epoch ms); every script gets the time from it. @default systemClock */
-  clock?: Clock;
-  /** Retry schedule, applied inside the fail script. @default linearRetry (`backoffSeconds * attempts`) */
-  retry?: RetryStrategy;
-  /** Largest payload accepted, as JSON bytes; larger ones are refused with `PayloadTooLargeError`. @default 1 MiB */
-  maxPayloadBytes?: number;
   /**
    * Whether `reserveNext({ blockSeconds })` waits with BLPOP on a dedicated connection.
    * `false` polls every `fallbackPollSeconds` instead. Clients that cannot block
@@ -161,14 +150,11 @@ export class RedisJobQueue implements JobQueue {
         "RedisJobQueue needs an ioredis client (new Redis(url) or new Cluster(nodes)) or an ioredis-mock instance",
       );
     }
-    this.visibilityTimeoutSeconds = validateSeconds(
-      "visibilityTimeoutSeconds",
-      options.visibilityTimeoutSeconds ?? DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
-      0.001,
-    );
-    this.#clock = options.clock ?? systemClock;
-    this.#retry = options.retry ?? linearRetry;
-    validateRetryStrategy(this.#retry);
+    // The options every backend shares (time, retries, limits) are checked in one place.
+    const resolved = resolveQueueOptions(options);
+    this.visibilityTimeoutSeconds = resolved.visibilityTimeoutSeconds;
+    this.#clock = resolved.clock;
+    this.#retry = resolved.retry;
     this.#retryArgs =
       this.#retry.kind === "linear"
         ? ["linear", "1", "0", "0"]
@@ -178,11 +164,7 @@ export class RedisJobQueue implements JobQueue {
             String(this.#retry.maxSeconds ?? 3600),
             String(this.#retry.jitter ?? 0.2),
           ];
-    this.#maxPayloadBytes = validateInteger(
-      "maxPayloadBytes",
-      options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-      1,
-    );
+    this.#maxPayloadBytes = resolved.maxPayloadBytes;
     this.#tokenTtlMs = Math.round(
       validateSeconds("enqueueTokenTtlSeconds", options.enqueueTokenTtlSeconds ?? 60) * 1000,
     );
