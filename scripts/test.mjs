@@ -36,6 +36,8 @@ try {
   const pg = await startPostgres();
   stops.push(() => pg.stop());
   const env = {
+    // Everything is built above: test setups must not rebuild dist/ under other tests.
+    SVC_JOBS_BUILT: "1",
     REDIS_URL: redis.url,
     REDIS_CLUSTER_NODES: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(","),
     PG_URL: pg.url,
@@ -99,7 +101,7 @@ process.exit(status === 0 && failed === 0 ? 0 : status || 1);
 
 function packageDirs() {
   const dirs = [];
-  for (const group of ["packages", "apps", "tools", "bench"]) {
+  for (const group of ["packages", "apps", "tools", "tests", "bench"]) {
     const base = path.join(root, group);
     if (!existsSync(base)) continue;
     if (group === "bench") {

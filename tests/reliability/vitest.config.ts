@@ -5,6 +5,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["@svc-jobs/source"] } },
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/global-setup.ts"],
     // The chaos runs take up to a few minutes each; they stop themselves earlier.
     testTimeout: 240_000,
     hookTimeout: 60_000,

@@ -76,3 +76,9 @@ export function requireBinary(name: string, hint: string): string;
 
 /** A unique key prefix for one test, e.g. `t:1a2b3c:name`. */
 export function uniquePrefix(name?: string): string;
+
+/**
+ * Builds workspace packages (a pnpm `--filter`, e.g. "@svc-jobs/cli...") for tests that run
+ * built code; a no-op when SVC_JOBS_BUILT=1 (the root `npm test` built everything already).
+ */
+export function ensureBuilt(filter: string): void;

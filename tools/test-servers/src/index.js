@@ -315,3 +315,38 @@ export async function usePostgres() {
   const server = await startPostgres();
   return { url: server.url, stop: () => server.stop() };
 }
+
+/**
+ * Builds workspace packages (a pnpm `--filter`, e.g. "@svc-jobs/cli...") for tests that
+ * run built code. Skipped when SVC_JOBS_BUILT=1: the root `npm test` has built
+ * everything already, and rebuilding while other packages' tests read dist/ could hand
+ * them half-written files.
+ */
+export function ensureBuilt(filter) {
+  if (process.env.SVC_JOBS_BUILT === "1") return;
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../..");
+  // Under pnpm, npm_execpath is pnpm's own entry point: use it rather than hoping that
+  // a `pnpm` binary is on PATH (npm test may have fetched pnpm through npx).
+  const execPath = process.env.npm_execpath;
+  const [cmd, pre] =
+    execPath && /pnpm/.test(path.basename(execPath))
+      ? [process.execPath, [execPath]]
+      : ["pnpm", []];
+  let lastError;
+  // A concurrent install may be rewriting node_modules for a moment: retry once.
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      execFileSync(cmd, [...pre, "--filter", filter, "run", "build"], {
+        cwd: root,
+        stdio: "pipe",
+        encoding: "utf8",
+      });
+      return;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw new Error(
+    `building ${filter} failed:\n${lastError?.stdout ?? ""}\n${lastError?.stderr ?? lastError?.message ?? ""}`,
+  );
+}
