@@ -1,14 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { type ProcessResult, runNodeScript } from "@svc-jobs/test-servers";
 
 export const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 export const CLI_DIR = fileURLToPath(new URL("..", import.meta.url));
 
-export interface BinResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type BinResult = ProcessResult;
 
 /** Environment for the binary: only what the test sets, so a developer's JOBS_* never leaks in. */
 export function binEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
@@ -23,33 +20,9 @@ export function runBin(
   env: Record<string, string | undefined>,
   options: { cwd?: string; timeoutMs?: number } = {},
 ): Promise<BinResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd ?? CLI_DIR,
-      env: binEnv(env),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(
-        new Error(
-          `svc-jobs ${args.join(" ")} did not exit within ${options.timeoutMs ?? 15000}ms\n${stdout}\n${stderr}`,
-        ),
-      );
-    }, options.timeoutMs ?? 15_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  return runNodeScript(BIN, args, env, {
+    cwd: options.cwd ?? CLI_DIR,
+    timeoutMs: options.timeoutMs ?? 15_000,
   });
 }
 

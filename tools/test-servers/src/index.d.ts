@@ -82,3 +82,23 @@ export function uniquePrefix(name?: string): string;
  * built code; a no-op when SVC_JOBS_BUILT=1 (the root `npm test` built everything already).
  */
 export function ensureBuilt(filter: string): void;
+
+/** What a child process printed and returned. */
+export interface ProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Wall-clock run time in milliseconds. */
+  ms: number;
+}
+
+/**
+ * Runs `node script args...` with exactly `env` (plus PATH and HOME) and waits for it to
+ * exit; rejects after `timeoutMs` (default 20 s), killing it.
+ */
+export function runNodeScript(
+  script: string,
+  args: string[],
+  env?: Record<string, string | undefined>,
+  options?: { cwd?: string; timeoutMs?: number },
+): Promise<ProcessResult>;

@@ -350,3 +350,42 @@ export function ensureBuilt(filter) {
     `building ${filter} failed:\n${lastError?.stdout ?? ""}\n${lastError?.stderr ?? lastError?.message ?? ""}`,
   );
 }
+
+/**
+ * Runs `node script args...` with exactly `env` (plus PATH and HOME, so a developer's
+ * own variables never leak in) and waits for it to exit; rejects after `timeoutMs`.
+ */
+export function runNodeScript(script, args, env = {}, options = {}) {
+  const started = Date.now();
+  const timeoutMs = options.timeoutMs ?? 20000;
+  const childEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], {
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      env: childEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(
+        new Error(
+          `${path.basename(script)} ${args.join(" ")} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`,
+        ),
+      );
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
