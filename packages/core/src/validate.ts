@@ -72,13 +72,35 @@ export function serializePayload(
   maxPayloadBytes: number = DEFAULT_MAX_PAYLOAD_BYTES,
   field = "payload",
 ): string {
-  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
-    throw new JobValidationError(
-      field,
-      `${field} must be a plain JSON object, got ${describe(payload)}: wrap the value, e.g. { value: ... }`,
-    );
+  return serialize(payload, maxPayloadBytes, -1, field);
+}
+
+/**
+ * `serializePayload` with the field name built only when there is an error: `item` is the
+ * index in an `enqueueMany` call (-1 for none), so a batch builds no path strings.
+ */
+function serialize(
+  payload: unknown,
+  maxPayloadBytes: number,
+  item: number,
+  field?: string,
+): string {
+  if (
+    payload === null ||
+    typeof payload !== "object" ||
+    Array.isArray(payload) ||
+    !isPlainJson(payload, 0)
+  ) {
+    // The exact error (or, rarely, a valid payload the quick check gave up on).
+    const name = field ?? fieldName(item, "payload");
+    if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+      throw new JobValidationError(
+        name,
+        `${name} must be a plain JSON object, got ${describe(payload)}: wrap the value, e.g. { value: ... }`,
+      );
+    }
+    checkJsonValue(payload, name, new Set());
   }
-  checkJsonValue(payload, field, new Set());
   const json = JSON.stringify(payload);
   // Cheap check first: a string's UTF-8 size is at most 3 bytes per UTF-16 unit.
   if (json.length * 3 > maxPayloadBytes) {
@@ -86,6 +108,52 @@ export function serializePayload(
     if (size > maxPayloadBytes) throw new PayloadTooLargeError(size, maxPayloadBytes);
   }
   return json;
+}
+
+// Past this depth the quick check hands over to checkJsonValue, which finds cycles.
+const QUICK_DEPTH = 64;
+
+/**
+ * The quick check: true when `value` is plain JSON data that checkJsonValue accepts,
+ * without building paths or tracking ancestors. False means "not sure": checkJsonValue
+ * then runs and throws the precise error. It accepts nothing that checkJsonValue rejects.
+ */
+function isPlainJson(value: object, depth: number): boolean {
+  if (depth > QUICK_DEPTH) return false;
+  if (Array.isArray(value)) {
+    // A hole reads as undefined, which fails below.
+    for (let i = 0; i < value.length; i++) {
+      if (!isPlainJsonValue(value[i], depth)) return false;
+    }
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    if (!isPlainJsonValue((value as Record<string, unknown>)[keys[i] as string], depth)) {
+      return false;
+    }
+  }
+  return Object.getOwnPropertySymbols(value).length === 0;
+}
+
+function isPlainJsonValue(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(v);
+    case "object":
+      return v === null || isPlainJson(v, depth + 1);
+    default:
+      return false;
+  }
+}
+
+function fieldName(item: number, name: string): string {
+  return item < 0 ? name : `items[${item}].${name}`;
 }
 
 function checkJsonValue(value: unknown, path: string, seen: Set<object>): void {
@@ -269,6 +337,15 @@ export function prepareEnqueue(
   limits: EnqueueLimits = {},
   fieldPrefix = "",
 ): PreparedEnqueue {
+  if (fieldPrefix === "") {
+    return prepareItem(
+      name,
+      payload,
+      opts,
+      limits.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      -1,
+    );
+  }
   const validName = validateJobName(name, `${fieldPrefix}name`);
   const payloadJson = serializePayload(
     payload,
@@ -276,6 +353,38 @@ export function prepareEnqueue(
     `${fieldPrefix}payload`,
   );
   const rest = validateEnqueueOptions(opts, `${fieldPrefix}opts`);
+  return { name: validName, payload: payload as JsonObject, payloadJson, ...rest };
+}
+
+/**
+ * `prepareEnqueue` for item `item` of a batch (-1 for none), with the same checks in the
+ * same order; field names are built only for an error, and the usual case (a short name,
+ * no options) takes no detours.
+ */
+function prepareItem(
+  name: unknown,
+  payload: unknown,
+  opts: EnqueueOptions | undefined,
+  maxPayloadBytes: number,
+  item: number,
+): PreparedEnqueue {
+  const validName =
+    typeof name === "string" && name.length <= MAX_JOB_NAME_LENGTH && name.trim().length > 0
+      ? name
+      : validateJobName(name, fieldName(item, "name"));
+  const payloadJson = serialize(payload, maxPayloadBytes, item);
+  if (opts === undefined || opts === null) {
+    return {
+      name: validName,
+      payload: payload as JsonObject,
+      payloadJson,
+      delaySeconds: 0,
+      maxAttempts: DEFAULT_MAX_ATTEMPTS,
+      backoffSeconds: DEFAULT_BACKOFF_SECONDS,
+      dedupeKey: null,
+    };
+  }
+  const rest = validateEnqueueOptions(opts, fieldName(item, "opts"));
   return { name: validName, payload: payload as JsonObject, payloadJson, ...rest };
 }
 
@@ -287,6 +396,7 @@ export function prepareEnqueueMany(items: unknown, limits: EnqueueLimits = {}): 
       `enqueueMany takes an array of { name, payload, opts? }, got ${describe(items)}`,
     );
   }
+  const maxPayloadBytes = limits.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   return items.map((item: EnqueueItem, i) => {
     if (item === null || typeof item !== "object") {
       throw new JobValidationError(
@@ -294,7 +404,7 @@ export function prepareEnqueueMany(items: unknown, limits: EnqueueLimits = {}): 
         `items[${i}] must be an object { name, payload, opts? }, got ${describe(item)}`,
       );
     }
-    return prepareEnqueue(item.name, item.payload, item.opts, limits, `items[${i}].`);
+    return prepareItem(item.name, item.payload, item.opts, maxPayloadBytes, i);
   });
 }
 

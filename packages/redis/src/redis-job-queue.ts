@@ -4,6 +4,8 @@ import {
   type Clock,
   ConfigError,
   DEDUPE_TTL_SECONDS,
+  DEFAULT_BACKOFF_SECONDS,
+  DEFAULT_MAX_ATTEMPTS,
   type DeadLetterQueue,
   type DlqListOptions,
   type EnqueueItem,
@@ -91,6 +93,9 @@ const [EXPIRED_PRE, EXPIRED_POST] = (() => {
 const MIN_WAIT_MS = 5;
 const BATCH = 1000;
 const ENQUEUE_CHUNK = 1000;
+const DEDUPE_TTL_MS_TEXT = String(DEDUPE_TTL_SECONDS * 1000);
+const DEFAULT_MAX_ATTEMPTS_TEXT = String(DEFAULT_MAX_ATTEMPTS);
+const DEFAULT_BACKOFF_TEXT = String(DEFAULT_BACKOFF_SECONDS);
 const MAX_RESERVE_MANY = 1000;
 
 /**
@@ -123,6 +128,7 @@ export class RedisJobQueue implements JobQueue {
   readonly #retryArgs: string[];
   readonly #maxPayloadBytes: number;
   readonly #tokenTtlMs: number;
+  readonly #tokenTtlText: string;
   readonly #batch: string;
   readonly #fallbackPollMs: number;
   readonly #random: () => number;
@@ -168,6 +174,7 @@ export class RedisJobQueue implements JobQueue {
     this.#tokenTtlMs = Math.round(
       validateSeconds("enqueueTokenTtlSeconds", options.enqueueTokenTtlSeconds ?? 60) * 1000,
     );
+    this.#tokenTtlText = String(this.#tokenTtlMs);
     this.#batch = String(validateInteger("housekeepingBatch", options.housekeepingBatch ?? 100, 1));
     this.#fallbackPollMs =
       validateSeconds("fallbackPollSeconds", options.fallbackPollSeconds ?? 0.05, 0.001) * 1000;
@@ -431,40 +438,49 @@ export class RedisJobQueue implements JobQueue {
       this.#luaPrefix,
       nowText,
       this.#tokenTtlMs > 0 ? randomUUID() : "",
-      String(this.#tokenTtlMs),
-      String(now + DEDUPE_TTL_SECONDS * 1000),
-      String(DEDUPE_TTL_SECONDS * 1000),
-      String(prepared.length),
+      this.#tokenTtlText,
+      DEDUPE_TTL_MS_TEXT,
+      DEFAULT_MAX_ATTEMPTS_TEXT,
+      DEFAULT_BACKOFF_TEXT,
     ];
-    const due: number[] = [];
+    // Three arguments per job; most jobs use the defaults, which the script fills in, so
+    // each job costs Redis (and ioredis) as few arguments as possible.
     for (const p of prepared) {
-      const availableAt = now + p.delaySeconds * 1000;
-      due.push(availableAt);
       args.push(
         p.name,
         p.payloadJson,
-        String(availableAt),
-        p.delaySeconds > 0 ? "1" : "0",
-        String(p.maxAttempts),
-        String(p.backoffSeconds),
-        p.dedupeKey ?? "",
+        p.delaySeconds === 0 &&
+          p.maxAttempts === DEFAULT_MAX_ATTEMPTS &&
+          p.backoffSeconds === DEFAULT_BACKOFF_SECONDS &&
+          p.dedupeKey === null
+          ? ""
+          : `${now + p.delaySeconds * 1000},${p.delaySeconds > 0 ? "1" : "0"},${p.maxAttempts},${p.backoffSeconds},${p.dedupeKey ?? ""}`,
       );
     }
     const reply = await this.#call("enqueue", () => this.#client.svcJobsEnqueue(...args));
+    const fresh = (p: PreparedEnqueue, id: string): Job => ({
+      id,
+      name: p.name,
+      payload: JSON.parse(p.payloadJson),
+      availableAt: new Date(now + p.delaySeconds * 1000),
+      attempts: 0,
+      maxAttempts: p.maxAttempts,
+      backoffSeconds: p.backoffSeconds,
+      lastError: null,
+    });
+    if (reply[0] === "r") {
+      // Every job is new, with consecutive ids.
+      const first = Number(reply[1]);
+      if (!Number.isSafeInteger(first) || Number(reply[2]) !== prepared.length) {
+        throw new BackendError(
+          `Redis enqueue returned an unexpected reply: ${JSON.stringify(reply)}`,
+        );
+      }
+      return prepared.map((p, i) => fresh(p, String(first + i)));
+    }
     return prepared.map((p, i) => {
       const entry = reply[i];
-      if (typeof entry === "string") {
-        return {
-          id: entry,
-          name: p.name,
-          payload: JSON.parse(p.payloadJson),
-          availableAt: new Date(due[i]!),
-          attempts: 0,
-          maxAttempts: p.maxAttempts,
-          backoffSeconds: p.backoffSeconds,
-          lastError: null,
-        };
-      }
+      if (typeof entry === "string") return fresh(p, entry);
       if (Array.isArray(entry) && entry.length >= 8) return toJob(entry);
       if (Array.isArray(entry) && typeof entry[0] === "string") {
         // A dedupe hit whose job already completed: the key still holds for its 24 h, so
