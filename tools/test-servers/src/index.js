@@ -328,10 +328,13 @@ export function ensureBuilt(filter) {
   // Under pnpm, npm_execpath is pnpm's own entry point: use it rather than hoping that
   // a `pnpm` binary is on PATH (npm test may have fetched pnpm through npx).
   const execPath = process.env.npm_execpath;
-  const [cmd, pre] =
-    execPath && /pnpm/.test(path.basename(execPath))
-      ? [process.execPath, [execPath]]
-      : ["pnpm", []];
+  let cmd = "pnpm";
+  let pre = [];
+  if (execPath && /pnpm/.test(path.basename(execPath))) {
+    // pnpm ships as a JS entry point or as a native executable.
+    if (/\.[cm]?js$/.test(execPath)) [cmd, pre] = [process.execPath, [execPath]];
+    else cmd = execPath;
+  }
   let lastError;
   // A concurrent install may be rewriting node_modules for a moment: retry once.
   for (let attempt = 1; attempt <= 2; attempt++) {
