@@ -3,4 +3,4 @@ export {
   type RedisJobQueueClient,
   type RedisJobQueueOptions,
 } from "./redis-job-queue.js";
-export { RedisLeader, type RedisLeaderOptions } from "./redis-leader.js";
+export { RedisLeader, type RedisLeaderClient, type RedisLeaderOptions } from "./redis-leader.js";

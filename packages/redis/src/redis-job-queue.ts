@@ -29,14 +29,18 @@ import {
   validateSeconds,
   visibilityExpiredMessage,
 } from "@svc-jobs/core";
-import type { Cluster, Redis } from "ioredis";
-import { defineQueueCommands, type QueueCommands } from "./queue-scripts.js";
+import { type DefinesCommands, defineQueueCommands, type QueueCommands } from "./scripts.js";
 
 /**
- * The client a {@link RedisJobQueue} runs on: an ioredis `Redis` or `Cluster`, or an
- * `ioredis-mock` instance in tests.
+ * The client a {@link RedisJobQueue} runs on: an ioredis `Redis` or `Cluster` (ioredis 5
+ * or 6), or an `ioredis-mock` instance in tests. Typed by the shape the queue uses, not
+ * by ioredis' own classes, so either major version of ioredis fits.
  */
-export type RedisJobQueueClient = Redis | Cluster;
+export interface RedisJobQueueClient extends DefinesCommands {
+  /** True on an ioredis `Cluster`: the prefix then gets a `{hash tag}`. */
+  readonly isCluster?: boolean;
+  lpush(key: string, ...values: string[]): Promise<unknown>;
+}
 
 /** Options of {@link RedisJobQueue}. */
 export interface RedisJobQueueOptions extends QueueOptions {
@@ -74,6 +78,13 @@ export interface RedisJobQueueOptions extends QueueOptions {
 }
 
 type Fields = (string | null | undefined | false)[];
+
+/** The part of a `duplicate()` of the client the blocking reserve uses. */
+interface BlockingConnection {
+  blpop(key: string, timeoutSeconds: number): Promise<[string, string] | null>;
+  disconnect(): void;
+  on?(event: "error", listener: () => void): unknown;
+}
 
 /**
  * Why a wait ended: `wake` (a wake-up token arrived, an error, close or abort: look
@@ -145,7 +156,7 @@ export class RedisJobQueue implements JobQueue {
   };
 
   #canBlock: boolean;
-  #blocking: RedisJobQueueClient | undefined;
+  #blocking: BlockingConnection | undefined;
   #round: Promise<void> | undefined;
   #waiters = new Set<(reason: WakeReason) => void>();
   #closed = false;
@@ -582,10 +593,10 @@ export class RedisJobQueue implements JobQueue {
     })();
   }
 
-  #blockingConnection(): RedisJobQueueClient | undefined {
+  #blockingConnection(): BlockingConnection | undefined {
     if (!this.#blocking) {
       try {
-        const c = this.#client as unknown as { duplicate?: () => RedisJobQueueClient };
+        const c = this.#client as unknown as { duplicate?: () => BlockingConnection };
         if (typeof c.duplicate !== "function") {
           this.#canBlock = false;
           return undefined;
@@ -593,10 +604,7 @@ export class RedisJobQueue implements JobQueue {
         this.#blocking = c.duplicate();
         // A dropped blocking connection reconnects by itself; its errors surface as a
         // failed BLPOP (handled above), not as an unhandled 'error' event.
-        (this.#blocking as unknown as { on?: (e: string, f: () => void) => void }).on?.(
-          "error",
-          () => {},
-        );
+        this.#blocking.on?.("error", () => {});
       } catch {
         this.#canBlock = false;
         return undefined;

@@ -1,5 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import {
   BackendError,
@@ -9,7 +8,14 @@ import {
   systemClock,
   validateSeconds,
 } from "@svc-jobs/core";
-import type { Cluster, Redis } from "ioredis";
+import { type DefinesCommands, defineLeaderCommands, type LeaderCommands } from "./scripts.js";
+
+/**
+ * The client a {@link RedisLeader} runs on: an ioredis `Redis` or `Cluster` (ioredis 5 or
+ * 6). Typed by the shape the leader uses, not by ioredis' own classes, so either major
+ * version of ioredis fits.
+ */
+export interface RedisLeaderClient extends DefinesCommands {}
 
 /** Options of {@link RedisLeader}. */
 export interface RedisLeaderOptions {
@@ -35,19 +41,6 @@ export interface RedisLeaderOptions {
    */
   ownerId?: string;
 }
-
-interface Script {
-  lua: string;
-  sha: string;
-}
-
-function loadScript(file: string): Script {
-  const lua = readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
-  return { lua, sha: createHash("sha1").update(lua).digest("hex") };
-}
-
-const ACQUIRE = loadScript("leader-acquire-1.lua");
-const RELEASE = loadScript("leader-release-1.lua");
 
 /**
  * Leader election on one Redis key: `SET key token NX PX lease` takes the lease, a
@@ -78,14 +71,18 @@ export class RedisLeader implements Leader {
   /** This replica's token in the lease key. */
   readonly ownerId: string;
 
-  readonly #client: Redis | Cluster;
+  readonly #client: RedisLeaderClient & LeaderCommands;
   readonly #clock: Clock;
   readonly #leaseMs: number;
   /** Local deadline (clock ms) of the lease this replica last got; 0 when none. */
   #leaseUntil = 0;
 
-  constructor(client: Redis | Cluster, options: RedisLeaderOptions = {}) {
-    if (client === null || typeof client !== "object" || typeof client.evalsha !== "function") {
+  constructor(client: RedisLeaderClient, options: RedisLeaderOptions = {}) {
+    if (
+      client === null ||
+      typeof client !== "object" ||
+      typeof client.defineCommand !== "function"
+    ) {
       throw new JobValidationError(
         "client",
         "RedisLeader needs an ioredis client (new Redis(url) or new Cluster(nodes)) as its first argument",
@@ -110,14 +107,16 @@ export class RedisLeader implements Leader {
     this.#leaseMs = Math.max(1, Math.round(this.leaseSeconds * 1000));
     this.key = key;
     this.ownerId = ownerId;
-    this.#client = client;
+    this.#client = defineLeaderCommands(client);
     this.#clock = options.clock ?? systemClock;
   }
 
   /** Takes the lease if it is free, renews it if this replica holds it; resolves to whether it leads now. */
   async acquire(): Promise<boolean> {
     const sentAt = this.#clock.now();
-    const result = await this.#run(ACQUIRE, "acquire", this.ownerId, String(this.#leaseMs));
+    const result = await this.#run("acquire", () =>
+      this.#client.svcJobsLeaderAcquire(this.key, this.ownerId, String(this.#leaseMs)),
+    );
     const leads = Number(result) > 0;
     this.#leaseUntil = leads ? sentAt + this.#leaseMs : 0;
     return leads;
@@ -131,18 +130,13 @@ export class RedisLeader implements Leader {
   /** Deletes the lease if this replica still holds it, so another replica can take over at once. */
   async release(): Promise<void> {
     this.#leaseUntil = 0;
-    await this.#run(RELEASE, "release", this.ownerId);
+    await this.#run("release", () => this.#client.svcJobsLeaderRelease(this.key, this.ownerId));
   }
 
-  async #run(script: Script, what: string, ...args: string[]): Promise<unknown> {
+  async #run(what: string, command: () => Promise<number>): Promise<number> {
     try {
-      try {
-        return await this.#client.evalsha(script.sha, 1, this.key, ...args);
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-        // First use on this server (or after SCRIPT FLUSH): EVAL also caches it.
-        return await this.#client.eval(script.lua, 1, this.key, ...args);
-      }
+      // The script runs as EVALSHA, and as EVAL when the server does not know it yet.
+      return await command();
     } catch (error) {
       throw new BackendError(
         `RedisLeader ${what} on key "${this.key}" failed: ${error instanceof Error ? error.message : String(error)}; check that Redis is reachable`,
