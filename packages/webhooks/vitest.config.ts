@@ -1,11 +1,38 @@
 import { defineConfig } from "vitest/config";
 
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Whether the package and test/stores.kysely029.test.ts share one Kysely. */
+    kyselyCopies: "one" | "two";
+  }
+}
+
 export default defineConfig({
   resolve: { conditions: ["@svc-jobs/source"] },
   ssr: { resolve: { conditions: ["@svc-jobs/source"] } },
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 20_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "webhooks",
+          include: ["test/**/*.test.ts"],
+          provide: { kyselyCopies: "two" },
+        },
+      },
+      {
+        // Kysely 0.29 as the only Kysely, package included: what an application on
+        // kysely 0.29 runs.
+        extends: true,
+        resolve: { alias: { kysely: "kysely029" } },
+        test: {
+          name: "kysely-0.29",
+          include: ["test/**/*.kysely029.test.ts"],
+          provide: { kyselyCopies: "one" },
+        },
+      },
+    ],
   },
 });

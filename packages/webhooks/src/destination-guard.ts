@@ -3,11 +3,11 @@ import { BlockList, isIP } from "node:net";
 import { WebhookDestinationError } from "./errors.js";
 
 /** One resolved address of a host name. */
-export interface ResolvedAddress {
+export type ResolvedAddress = {
   address: string;
   /** 4 or 6 */
   family: number;
-}
+};
 
 /** Resolves a host name to all its addresses. @default `dns.lookup(host, { all: true })` */
 export type HostLookup = (hostname: string) => Promise<ResolvedAddress[]>;
@@ -121,12 +121,12 @@ function ipv6Bytes(address: string): number[] | null {
 }
 
 /** Options of {@link assertPublicDestination}. */
-export interface DestinationOptions {
+export type DestinationOptions = {
   /** Allow loopback, private and link-local destinations. @default false */
   allowPrivateNetworks?: boolean;
   /** How host names are resolved. @default systemLookup */
   lookup?: HostLookup;
-}
+};
 
 /**
  * Checks a webhook URL before anything connects: http or https only, and unless

@@ -3,10 +3,10 @@ import { DEFAULT_INBOX_TTL_SECONDS, type InboxStore } from "./inbox-store.js";
 import { inboxArgs } from "./store-validation.js";
 
 /** Options of {@link InMemoryInboxStore}. */
-export interface InMemoryInboxStoreOptions {
+export type InMemoryInboxStoreOptions = {
   /** Source of time. @default systemClock */
   clock?: Clock;
-}
+};
 
 /**
  * An inbox in process memory, for tests and single-process development.

@@ -9,10 +9,10 @@ import type {
 import { dispatchOptions, outboxId, prepareOutboxMessage } from "./store-validation.js";
 
 /** Options of {@link InMemoryOutboxStore}. */
-export interface InMemoryOutboxStoreOptions {
+export type InMemoryOutboxStoreOptions = {
   /** Source of time. @default systemClock */
   clock?: Clock;
-}
+};
 
 interface Row {
   message: OutboxMessage;

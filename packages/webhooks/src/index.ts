@@ -60,6 +60,7 @@ export {
 export {
   type MigrateWebhookTablesOptions,
   migrateWebhookTables,
+  type WebhookMigration,
   webhookMigrations,
 } from "./webhook-migrations.js";
 export {

@@ -1,13 +1,23 @@
 import { type Clock, systemClock } from "@svc-jobs/core";
 import { DEFAULT_INBOX_TTL_SECONDS, type InboxStore } from "./inbox-store.js";
 import { inboxArgs } from "./store-validation.js";
-import { type AnyKysely, INBOX_TABLE } from "./webhook-tables.js";
+import {
+  type AnyKysely,
+  checkDialectOption,
+  INBOX_TABLE,
+  type WebhookDialect,
+} from "./webhook-tables.js";
 
 /** Options of {@link KyselyInboxStore}. */
-export interface KyselyInboxStoreOptions {
+export type KyselyInboxStoreOptions = {
+  /**
+   * The database behind `db`. Checked but not needed: the inbox writes the same SQL on
+   * both dialects, so one options object can serve both stores.
+   */
+  dialect?: WebhookDialect;
   /** Source of time. @default systemClock */
   clock?: Clock;
-}
+};
 
 /**
  * The inbox in PostgreSQL or SQLite through Kysely, in the table made by
@@ -25,6 +35,7 @@ export class KyselyInboxStore implements InboxStore {
   #clock: Clock;
 
   constructor(db: AnyKysely, options: KyselyInboxStoreOptions = {}) {
+    checkDialectOption(options.dialect);
     this.#db = db;
     this.#clock = options.clock ?? systemClock;
   }

@@ -15,12 +15,16 @@ import {
 } from "./webhook-tables.js";
 
 /** Options of {@link KyselyOutboxStore}. */
-export interface KyselyOutboxStoreOptions {
-  /** @default detected from the Kysely instance */
+export type KyselyOutboxStoreOptions = {
+  /**
+   * The database behind `db`. Wins over detection; pass it when the Kysely dialect is
+   * neither Kysely's own PostgreSQL or SQLite dialect nor built on their adapters.
+   * @default detected from the Kysely instance's adapter
+   */
   dialect?: WebhookDialect;
   /** Source of time. @default systemClock */
   clock?: Clock;
-}
+};
 
 interface OutboxRow {
   id: number | string;

@@ -10,7 +10,7 @@ import type { WebhookJobPayload } from "./make-webhook-handler.js";
 import type { OutboxStore } from "./outbox-store.js";
 
 /** Options of {@link makeOutboxTick}. */
-export interface OutboxTickOptions {
+export type OutboxTickOptions = {
   outbox: OutboxStore;
   queue: JobQueue;
   /** Only these topics. @default every topic */
@@ -26,7 +26,7 @@ export interface OutboxTickOptions {
   batchSize?: number;
   /** `maxAttempts` and `backoffSeconds` of the delivery jobs. @default the queue's defaults (5, 60) */
   jobOptions?: Pick<EnqueueOptions, "maxAttempts" | "backoffSeconds">;
-}
+};
 
 /**
  * Makes the relay that moves pending outbox messages into the queue, one batch per

@@ -29,7 +29,7 @@ import { signStandardWebhook } from "./sign-standard-webhook.js";
 import { outboxId as checkOutboxId } from "./store-validation.js";
 
 /** Options of {@link makeWebhookHandler}. */
-export interface WebhookHandlerOptions {
+export type WebhookHandlerOptions = {
   /** Marked `processed` after a 2xx, `failed` when the last attempt fails. */
   outbox: OutboxStore;
   /** Remembers delivered events (`webhook:{outbox_id}`) so a duplicate job sends nothing. */
@@ -57,7 +57,7 @@ export interface WebhookHandlerOptions {
   userAgent?: string;
   /** Source of time for `webhook-timestamp`. @default systemClock */
   clock?: Clock;
-}
+};
 
 /** A webhook delivery job handler. Call `close()` on shutdown to drop idle connections. */
 export interface WebhookHandler extends JobHandler {

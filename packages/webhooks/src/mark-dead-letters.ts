@@ -2,14 +2,14 @@ import { type JobQueue, JobValidationError, validateJobName } from "@svc-jobs/co
 import type { OutboxStore } from "./outbox-store.js";
 
 /** Options of {@link markDeadLetters}. */
-export interface MarkDeadLettersOptions {
+export type MarkDeadLettersOptions = {
   outbox: OutboxStore;
   queue: JobQueue;
   /** The tick's `jobNamePrefix`. @default "outbox" */
   jobNamePrefix?: string;
   /** Dead jobs read per page. @default 500 */
   pageSize?: number;
-}
+};
 
 /**
  * Marks `failed` the outbox rows whose delivery job is in the dead letter queue.

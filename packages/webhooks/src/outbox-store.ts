@@ -8,7 +8,7 @@ import type { JsonObject } from "@svc-jobs/core";
 export type OutboxStatus = "pending" | "dispatched" | "processed" | "failed";
 
 /** One event written to the outbox. */
-export interface OutboxMessage {
+export type OutboxMessage = {
   /** Assigned by the store: `"1"`, `"2"`, ... */
   id: string;
   topic: string;
@@ -23,25 +23,25 @@ export interface OutboxMessage {
   dispatchedAt: Date | null;
   /** When it became `processed` or `failed`. */
   completedAt: Date | null;
-}
+};
 
 /** Options of {@link OutboxStore.enqueue}. */
-export interface OutboxEnqueueOptions {
+export type OutboxEnqueueOptions = {
   /**
    * The caller's open transaction (a Kysely `Transaction`): the event is written in
    * it, so it commits or rolls back with the business change. The in-memory store
    * has no transactions and ignores it.
    */
   trx?: unknown;
-}
+};
 
 /** Options of {@link OutboxStore.dispatchPending}. */
-export interface DispatchPendingOptions {
+export type DispatchPendingOptions = {
   /** Most messages taken in one call. @default 100 */
   limit?: number;
   /** Only these topics. @default every topic */
   topics?: readonly string[];
-}
+};
 
 /**
  * A transactional outbox: services write events with their business change; a relay

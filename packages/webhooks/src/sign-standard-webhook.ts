@@ -3,21 +3,21 @@ import { JobValidationError } from "@svc-jobs/core";
 import { standardWebhookKey } from "./standard-webhook-key.js";
 
 /** What {@link signStandardWebhook} signs. */
-export interface StandardWebhookMessage {
+export type StandardWebhookMessage = {
   /** The `webhook-id`: unique per message and the same on every retry of it. */
   id: string;
   /** The `webhook-timestamp`, in epoch seconds (a `Date` is converted). */
   timestamp: number | Date;
   /** The exact request body. */
   body: string | Uint8Array;
-}
+};
 
 /** The three Standard Webhooks headers. */
-export interface StandardWebhookHeaders {
+export type StandardWebhookHeaders = {
   "webhook-id": string;
   "webhook-timestamp": string;
   "webhook-signature": string;
-}
+};
 
 /**
  * Signs a message per the Standard Webhooks spec: `v1,<base64 HMAC-SHA256>` over

@@ -21,17 +21,23 @@ export function standardWebhookKey(secret: string, field: string): Buffer {
   return Buffer.from(b64, "base64");
 }
 
-/** Headers from Node (`IncomingHttpHeaders`), fetch (`Headers`) or a plain record. */
+/**
+ * Headers as Node's `http` has them on either side (`IncomingHttpHeaders`,
+ * `OutgoingHttpHeaders`), as fetch has them (`Headers`), or a plain record, such as
+ * what `signStandardWebhook()` returns.
+ */
 export type HeaderSource =
   | { get(name: string): string | null }
-  | Record<string, string | string[] | undefined>;
+  | Readonly<Record<string, string | number | readonly string[] | undefined>>;
+
+type HeaderRecord = Readonly<Record<string, string | number | readonly string[] | undefined>>;
 
 /** Internal: one header's value, case-insensitively, repeated values joined with ", ". */
 export function headerValue(headers: HeaderSource, name: string): string | undefined {
   if (typeof (headers as { get?: unknown }).get === "function") {
     return (headers as { get(name: string): string | null }).get(name) ?? undefined;
   }
-  const record = headers as Record<string, string | string[] | undefined>;
+  const record = headers as HeaderRecord;
   const lower = name.toLowerCase();
   let value = record[lower];
   if (value === undefined) {
@@ -42,5 +48,7 @@ export function headerValue(headers: HeaderSource, name: string): string | undef
       }
     }
   }
-  return Array.isArray(value) ? value.join(", ") : value;
+  if (value === undefined) return undefined;
+  if (typeof value === "number") return String(value);
+  return typeof value === "string" ? value : value.join(", ");
 }

@@ -5,7 +5,7 @@ import { secretList } from "./secret.js";
 import { type HeaderSource, headerValue, standardWebhookKey } from "./standard-webhook-key.js";
 
 /** Options of {@link verifyStandardWebhook}. */
-export interface VerifyStandardWebhookOptions {
+export type VerifyStandardWebhookOptions = {
   /** One secret, or several during a rotation (any of them may have signed). */
   secrets: string | readonly string[];
   /**
@@ -16,15 +16,15 @@ export interface VerifyStandardWebhookOptions {
   toleranceSeconds?: number;
   /** Source of time. @default systemClock */
   clock?: Clock;
-}
+};
 
 /** A verified Standard Webhooks message. */
-export interface VerifiedStandardWebhook {
+export type VerifiedStandardWebhook = {
   /** The `webhook-id`: deduplicate on it. */
   id: string;
   /** The `webhook-timestamp`, in epoch seconds. */
   timestamp: number;
-}
+};
 
 /**
  * Verifies the Standard Webhooks headers of a request against its exact body: the

@@ -14,7 +14,7 @@ export interface FetchLikeRequest {
 }
 
 /** Options of {@link verifyWebhookRequest}. */
-export interface VerifyWebhookRequestOptions {
+export type VerifyWebhookRequestOptions = {
   /** The topic's secret, or several during a rotation. */
   secrets: string | readonly string[];
   /**
@@ -33,10 +33,10 @@ export interface VerifyWebhookRequestOptions {
   maxBodyBytes?: number;
   /** The raw body when a framework already read it (e.g. `express.raw()`). */
   body?: string | Uint8Array;
-}
+};
 
 /** A request that passed {@link verifyWebhookRequest}. */
-export interface VerifiedWebhookRequest {
+export type VerifiedWebhookRequest = {
   /** The parsed JSON body. */
   payload: JsonValue;
   /** The raw body as received. */
@@ -53,7 +53,7 @@ export interface VerifiedWebhookRequest {
   attempt: number | null;
   /** `webhook-timestamp` in epoch seconds (Standard Webhooks only). */
   timestamp: number | null;
-}
+};
 
 /**
  * Reads and verifies a webhook request on the receiving side, from Node's `http`

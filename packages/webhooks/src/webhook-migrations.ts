@@ -1,5 +1,4 @@
 import { BackendError, ConfigError } from "@svc-jobs/core";
-import { type Migration, Migrator } from "kysely";
 import {
   type AnyKysely,
   INBOX_TABLE,
@@ -7,6 +6,15 @@ import {
   resolveDialect,
   type WebhookDialect,
 } from "./webhook-tables.js";
+
+/**
+ * One migration of {@link webhookMigrations}: the shape of Kysely's `Migration`, written
+ * out so it is the same type whichever Kysely version the application uses.
+ */
+export type WebhookMigration = {
+  up(db: AnyKysely): Promise<void>;
+  down(db: AnyKysely): Promise<void>;
+};
 
 /**
  * The migrations that create the outbox and inbox tables, as Kysely `Migration`
@@ -18,7 +26,7 @@ import {
  * const provider = { getMigrations: async () => ({ ...mine, ...webhookMigrations("postgres") }) };
  * ```
  */
-export function webhookMigrations(dialect: WebhookDialect): Record<string, Migration> {
+export function webhookMigrations(dialect: WebhookDialect): Record<string, WebhookMigration> {
   if (dialect !== "postgres" && dialect !== "sqlite") {
     throw new ConfigError(`dialect must be "postgres" or "sqlite", got ${JSON.stringify(dialect)}`);
   }
@@ -69,8 +77,12 @@ export function webhookMigrations(dialect: WebhookDialect): Record<string, Migra
 }
 
 /** Options of {@link migrateWebhookTables}. */
-export interface MigrateWebhookTablesOptions {
-  /** @default detected from the Kysely instance */
+export type MigrateWebhookTablesOptions = {
+  /**
+   * The database behind `db`. Wins over detection; pass it when the Kysely dialect is
+   * neither Kysely's own PostgreSQL or SQLite dialect nor built on their adapters.
+   * @default detected from the Kysely instance's adapter
+   */
   dialect?: WebhookDialect;
   /**
    * Kysely's bookkeeping table for these migrations, kept apart from yours so the two
@@ -78,7 +90,7 @@ export interface MigrateWebhookTablesOptions {
    * @default "svc_jobs_webhooks_migration"
    */
   migrationTableName?: string;
-}
+};
 
 /**
  * Creates (or upgrades) the outbox and inbox tables with Kysely's `Migrator`. Safe to
@@ -95,6 +107,7 @@ export async function migrateWebhookTables(
 ): Promise<void> {
   const dialect = resolveDialect(db, options.dialect);
   const migrationTableName = options.migrationTableName ?? "svc_jobs_webhooks_migration";
+  const Migrator = await loadMigrator();
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => webhookMigrations(dialect) },
@@ -108,4 +121,36 @@ export async function migrateWebhookTables(
       { cause: error },
     );
   }
+}
+
+/** Internal: the part of Kysely's `Migrator` used here. */
+type MigratorClass = new (props: {
+  db: AnyKysely;
+  provider: { getMigrations(): Promise<Record<string, WebhookMigration>> };
+  migrationTableName: string;
+  migrationLockTableName: string;
+}) => { migrateToLatest(): Promise<{ error?: unknown }> };
+
+let migratorClass: Promise<MigratorClass> | undefined;
+
+/**
+ * Internal: Kysely's `Migrator`, from the Kysely the application installed. Kysely 0.28
+ * exports it from "kysely"; 0.29 only from "kysely/migration", which 0.28 does not
+ * have. Loaded on first use so that importing this package never depends on either.
+ */
+function loadMigrator(): Promise<MigratorClass> {
+  migratorClass ??= (async () => {
+    const root = (await import("kysely")) as unknown as { Migrator?: unknown };
+    if (typeof root.Migrator === "function") return root.Migrator as MigratorClass;
+    const subpath = "kysely/migration";
+    const migration = (await import(/* @vite-ignore */ subpath)) as { Migrator?: unknown };
+    if (typeof migration.Migrator === "function") return migration.Migrator as MigratorClass;
+    throw new ConfigError(
+      'the installed kysely exports no Migrator from "kysely" or "kysely/migration": install kysely >=0.28.0 <0.30.0',
+    );
+  })();
+  migratorClass.catch(() => {
+    migratorClass = undefined;
+  });
+  return migratorClass;
 }

@@ -4,12 +4,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { usePostgres } from "@svc-jobs/test-servers";
 import Database from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import * as kyselyModule from "kysely";
 import pg from "pg";
 import { afterAll } from "vitest";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests use the stores' own tables only.
-export type Db = Kysely<any>;
+export type Db = kyselyModule.Kysely<any>;
+
+/** The Kysely the databases are opened with: this package's own, or another copy. */
+export type KyselyModule = typeof kyselyModule;
 
 /** A fresh database: created on a shared PostgreSQL, dropped by `destroy()`. */
 export interface TestDatabase {
@@ -32,7 +35,9 @@ afterAll(async () => {
 });
 
 /** Creates `wh_<random>` on the shared (or a newly started) PostgreSQL. */
-export async function createPostgresDatabase(): Promise<TestDatabase> {
+export async function createPostgresDatabase(
+  k: KyselyModule = kyselyModule,
+): Promise<TestDatabase> {
   server ??= usePostgres();
   const { url } = await server;
   const name = `wh_${randomBytes(6).toString("hex")}`;
@@ -44,8 +49,8 @@ export async function createPostgresDatabase(): Promise<TestDatabase> {
   dbUrl.pathname = `/${name}`;
   const opened: Db[] = [];
   const open = () => {
-    const db: Db = new Kysely({
-      dialect: new PostgresDialect({
+    const db: Db = new k.Kysely({
+      dialect: new k.PostgresDialect({
         pool: new pg.Pool({ connectionString: dbUrl.toString(), max: 10 }),
       }),
     });
@@ -69,7 +74,7 @@ export async function createPostgresDatabase(): Promise<TestDatabase> {
 }
 
 /** A SQLite database in a temporary file. */
-export async function createSqliteDatabase(): Promise<TestDatabase> {
+export async function createSqliteDatabase(k: KyselyModule = kyselyModule): Promise<TestDatabase> {
   const dir = mkdtempSync(path.join(tmpdir(), "svc-jobs-wh-"));
   const file = path.join(dir, "db.sqlite");
   const opened: Db[] = [];
@@ -77,7 +82,7 @@ export async function createSqliteDatabase(): Promise<TestDatabase> {
     const sqlite = new Database(file);
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("busy_timeout = 5000");
-    const db: Db = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db: Db = new k.Kysely({ dialect: new k.SqliteDialect({ database: sqlite }) });
     opened.push(db);
     return db;
   };
