@@ -1,4 +1,6 @@
-import { type DestinationStream, type Logger, pino } from "pino";
+import { createRequire } from "node:module";
+import type * as Pino from "pino";
+import type { DestinationStream, Logger } from "pino";
 
 /** Options of {@link createLogger}. */
 export interface CreateLoggerOptions {
@@ -11,6 +13,8 @@ export interface CreateLoggerOptions {
 /**
  * The worker's structured logger: pino, JSON lines on stdout, one line per job
  * outcome. Keys that commonly hold secrets are redacted in case a handler logs them.
+ * pino is loaded on the first call, so importing `@svc-jobs/cli` for `easyJobs` does
+ * not load it.
  *
  * @example
  * ```ts
@@ -19,6 +23,8 @@ export interface CreateLoggerOptions {
  * ```
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  // pino is CommonJS: require loads it synchronously, on first use only.
+  const { pino } = createRequire(import.meta.url)("pino") as typeof Pino;
   const level = options.level ?? process.env.LOG_LEVEL ?? "info";
   const config = {
     level,

@@ -1,11 +1,12 @@
-import { ConfigError, InMemoryJobQueue, type JobQueue, type Leader } from "@svc-jobs/core";
+import { ConfigError, InMemoryJobQueue } from "@svc-jobs/core";
 import { RedisJobQueue, RedisLeader } from "@svc-jobs/redis";
 import {
   InMemoryScheduler,
   type InMemorySchedulerOptions,
   type SchedulerLogger,
 } from "@svc-jobs/scheduler";
-import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
+import { loadIoredis } from "./load-ioredis.js";
 import {
   DEFAULT_REDIS_URL,
   parseClusterNodes,
@@ -18,7 +19,11 @@ export type JobsDriver = "memory" | "redis";
 
 /** Options of {@link easyJobs}. Each falls back to its environment variable. */
 export interface EasyJobsOptions {
-  /** `memory` or `redis`, case-insensitive. @default `JOBS_DRIVER`, else `"memory"` */
+  /**
+   * `memory` or `redis`, case-insensitive. Written as the literal `"memory"` or `"redis"`,
+   * it also narrows the type of what `easyJobs` returns.
+   * @default `JOBS_DRIVER`, else `"memory"`
+   */
   driver?: string;
   /** Where Redis listens (redis driver). @default `REDIS_URL`, else `"redis://localhost:6379/0"` */
   redisUrl?: string;
@@ -37,7 +42,11 @@ export interface EasyJobsOptions {
   visibilityTimeoutSeconds?: number;
   /** The scheduler's longest sleep between checks, in seconds (it wakes at due times anyway). @default 60 */
   tickIntervalSeconds?: number;
-  /** Where the scheduler reports failed tasks and leadership changes. @default console */
+  /**
+   * Where the scheduler reports failed tasks and leadership changes, pino-style
+   * (`logger.error({ task, err }, message)`): pass a pino logger as it is.
+   * @default console
+   */
   schedulerLogger?: SchedulerLogger;
   /** Extra ioredis options (timeouts, retry strategy, TLS) merged over the URL's. @default none */
   redisOptions?: RedisOptions;
@@ -45,30 +54,57 @@ export interface EasyJobsOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** What {@link easyJobs} returns. */
-export interface EasyJobs {
+/** What {@link easyJobs} returns, whichever the driver. */
+interface EasyJobsCommon {
   /** The driver that was chosen. */
   driver: JobsDriver;
   /** The key prefix (redis) or `"memory"`. */
   prefix: string;
-  /** The job queue. */
-  queue: JobQueue;
   /** A scheduler for periodic tasks; with the redis driver it fires only on the leader replica. */
   scheduler: InMemoryScheduler;
-  /** The Redis client easyJobs opened (redis driver only): a `Cluster` with `clusterNodes`. */
-  redis?: Redis | Cluster;
-  /** The redis URL with its password hidden, for messages (redis driver only). */
-  redisUrl?: string;
-  /** The scheduler's leader lease (redis driver only). */
-  leader?: Leader;
   /** Stops the scheduler, releases the lease and closes the queue and the Redis connection. */
   close(): Promise<void>;
 }
 
+/** What {@link easyJobs} returns with the memory driver: one process, no Redis, no leader. */
+export interface MemoryEasyJobs extends EasyJobsCommon {
+  driver: "memory";
+  /** The in-process queue. */
+  queue: InMemoryJobQueue;
+  redis?: undefined;
+  redisUrl?: undefined;
+  leader?: undefined;
+}
+
+/** What {@link easyJobs} returns with the redis driver. */
+export interface RedisEasyJobs extends EasyJobsCommon {
+  driver: "redis";
+  /** The queue on Redis. */
+  queue: RedisJobQueue;
+  /** The Redis client easyJobs opened: a `Cluster` with `clusterNodes`. */
+  redis: Redis | Cluster;
+  /** The redis URL with its password hidden (or `cluster host:port,...`), for messages. */
+  redisUrl: string;
+  /** The scheduler's leader lease, on `{prefix}:scheduler:leader`. */
+  leader: RedisLeader;
+}
+
+/**
+ * What {@link easyJobs} returns: {@link MemoryEasyJobs} or {@link RedisEasyJobs}, told
+ * apart by `driver`.
+ */
+export type EasyJobs = MemoryEasyJobs | RedisEasyJobs;
+
 /**
  * Builds a queue and a scheduler from the environment, the way the worker and
  * your API process both should: `JOBS_DRIVER` (`memory` or `redis`), `REDIS_URL`,
- * `JOBS_PREFIX`. Bad values are a `ConfigError` that says what to set.
+ * `JOBS_PREFIX`. Bad values are a `ConfigError` that says what to set. The redis
+ * driver needs ioredis installed (loaded on first use).
+ *
+ * Typed by the `driver` option: `easyJobs({ driver: "redis" })` is a
+ * {@link RedisEasyJobs} (a `RedisJobQueue` and a `RedisLeader`), `easyJobs({ driver:
+ * "memory" })` a {@link MemoryEasyJobs}, and a driver read from the environment either
+ * ({@link EasyJobs}; check `driver` to narrow it).
  *
  * @example
  * ```ts
@@ -78,6 +114,9 @@ export interface EasyJobs {
  * await close();
  * ```
  */
+export function easyJobs(options: EasyJobsOptions & { driver: "redis" }): RedisEasyJobs;
+export function easyJobs(options: EasyJobsOptions & { driver: "memory" }): MemoryEasyJobs;
+export function easyJobs(options?: EasyJobsOptions): EasyJobs;
 export function easyJobs(options: EasyJobsOptions = {}): EasyJobs {
   const env = options.env ?? process.env;
   const driver = resolveDriver(options.driver ?? env.JOBS_DRIVER);
@@ -184,7 +223,10 @@ async function closeRedis(redis: Redis | Cluster): Promise<void> {
   redis.disconnect();
 }
 
-/** A single-server client, or a `Cluster` over `nodes` with the URL's credentials and TLS. */
+/**
+ * A single-server client, or a `Cluster` over `nodes` with the URL's credentials and TLS.
+ * Loads ioredis on first use; without it installed, a `ConfigError` says to install it.
+ */
 export function createClient(
   url: string,
   nodes: { host: string; port: number }[] | undefined,
@@ -192,6 +234,7 @@ export function createClient(
   clusterOptions: ClusterOptions = {},
 ): Redis | Cluster {
   const base = redisOptionsFromUrl(url);
+  const { Cluster, Redis } = loadIoredis();
   if (!nodes) return new Redis({ ...base, ...redisOptions });
   const { username, password, tls } = base;
   const { retryStrategy, ...perNode } = redisOptions;

@@ -1,3 +1,6 @@
+// The main entry: easyJobs and the helpers around it. Nothing here loads commander,
+// pino, prom-client or ioredis when imported; the command's entry points load what they
+// need when called, and `@svc-jobs/cli/command` holds the rest of the command's API.
 export { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error.js";
 export { type ConnectRedisOptions, connectRedis } from "./connect-redis.js";
 export { type CreateLoggerOptions, createLogger } from "./create-logger.js";
@@ -7,9 +10,12 @@ export {
   type EasyJobsOptions,
   easyJobs,
   type JobsDriver,
+  type MemoryEasyJobs,
+  type RedisEasyJobs,
   resolveDriver,
   resolveVisibilityTimeout,
 } from "./easy-jobs.js";
+export { JOBS_SCHEDULE_ENV, runCli, runWorker } from "./lazy-command.js";
 export {
   JOBS_HANDLERS_ENV,
   type LoadedHandler,
@@ -28,10 +34,6 @@ export {
   redactUrl,
   redisOptionsFromUrl,
 } from "./redis-url.js";
-export { type RunCliOptions, runCli } from "./run-cli.js";
-export { JOBS_SCHEDULE_ENV, type RunWorkerOptions, runWorker } from "./run-worker.js";
-export {
-  type WorkerMetrics,
-  type WorkerMetricsOptions,
-  workerMetrics,
-} from "./worker-metrics.js";
+export type { RunCliOptions } from "./run-cli.js";
+export type { RunWorkerOptions } from "./run-worker.js";
+export type { WorkerMetrics, WorkerMetricsOptions } from "./worker-metrics.js";

@@ -93,11 +93,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       retryStrategy: (times: number) => Math.min(times * 250, 5000),
       maxRetriesPerRequest: 2,
     },
-    schedulerLogger: {
-      error: (message, details) => log.error({ ...details }, message),
-      warn: (message, details) => log.warn({ ...details }, message),
-      info: (message, details) => log.info({ ...details }, message),
-    },
+    // pino-style calls ({ task, err }, message): the worker's logger fits as it is.
+    schedulerLogger: log,
   });
   watchRedis(jobs, log);
   let metricsServer: MetricsServer | undefined;

@@ -1,5 +1,5 @@
 import type { QueueStats } from "@svc-jobs/core";
-import { Cluster, type Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { type AdminTarget, openAdmin } from "./open-admin.js";
 
 /** Options of {@link statsCommand}. */
@@ -103,7 +103,8 @@ export function formatStats(rows: PrefixStats[]): string {
 async function discoverPrefixes(redis: Redis | Cluster): Promise<string[]> {
   const found = new Set<string>();
   // On a cluster every master holds its own keys.
-  const nodes = redis instanceof Cluster ? redis.nodes("master") : [redis];
+  // isCluster rather than instanceof: ioredis is an optional peer, imported for types only.
+  const nodes = redis.isCluster ? (redis as Cluster).nodes("master") : [redis as Redis];
   for (const node of nodes) {
     let cursor = "0";
     do {

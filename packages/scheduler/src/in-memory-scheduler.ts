@@ -12,7 +12,7 @@ import {
 import { type CronSchedule, parseCron } from "./cron-schedule.js";
 import { describeValue } from "./describe-value.js";
 import { ScheduleConfigError } from "./schedule-config-error.js";
-import { type SchedulerLogger, safeLog } from "./scheduler-logger.js";
+import { resolveSchedulerLogger, type SchedulerLogger, safeLog } from "./scheduler-logger.js";
 
 /** What a task function receives on each run. */
 export interface TaskContext {
@@ -86,7 +86,12 @@ export interface InMemorySchedulerOptions {
    * @default none: every replica fires every task
    */
   leader?: Leader;
-  /** Where failures, skipped overruns and leadership changes are reported. @default console */
+  /**
+   * Where failures, skipped overruns and leadership changes are reported, pino-style
+   * (`logger.error({ task, err }, message)`): a pino logger fits as it is; `console` is
+   * adapted (see `consoleSchedulerLogger`).
+   * @default console, through `consoleSchedulerLogger`
+   */
   logger?: SchedulerLogger;
 }
 
@@ -192,7 +197,7 @@ export class InMemoryScheduler {
     this.tickIntervalSeconds = tick;
     this.#clock = options.clock ?? systemClock;
     this.#leader = leader;
-    this.#logger = options.logger ?? console;
+    this.#logger = resolveSchedulerLogger(options.logger);
     const lease = (leader as { leaseSeconds?: unknown } | undefined)?.leaseSeconds;
     if (typeof lease === "number" && Number.isFinite(lease) && lease > 0) {
       this.#renewMs = (lease * 1000) / 3;
@@ -443,7 +448,9 @@ export class InMemoryScheduler {
           // then simply runs out.
           await withTimeout(this.#leader.release(), this.#releaseTimeoutMs);
         } catch (error) {
-          safeLog(this.#logger, "warn", "scheduler: releasing the leader lease failed", { error });
+          safeLog(this.#logger, "warn", "scheduler: releasing the leader lease failed", {
+            err: error,
+          });
         }
         this.#leading = undefined;
       }
@@ -466,7 +473,7 @@ export class InMemoryScheduler {
           this.#logger,
           "warn",
           "scheduler: leader.acquire() failed; no tasks fire until it succeeds",
-          { error },
+          { err: error },
         );
       }
       if (leading !== this.#leading) {
@@ -516,7 +523,7 @@ export class InMemoryScheduler {
           this.#logger,
           "error",
           `scheduler: task "${task.name}" failed; it runs again at its next due time`,
-          { task: task.name, error },
+          { task: task.name, err: error },
         );
       }
     })();

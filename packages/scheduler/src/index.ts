@@ -10,4 +10,9 @@ export {
 } from "./in-memory-scheduler.js";
 export { ScheduleConfigError } from "./schedule-config-error.js";
 export { type ScheduleFromEnvOptions, scheduleFromEnv } from "./schedule-from-env.js";
-export type { SchedulerLogger } from "./scheduler-logger.js";
+export {
+  type ConsoleLike,
+  consoleSchedulerLogger,
+  type SchedulerLogFields,
+  type SchedulerLogger,
+} from "./scheduler-logger.js";

@@ -1,16 +1,16 @@
 import type { Leader } from "@svc-jobs/core";
-import type { SchedulerLogger } from "@svc-jobs/scheduler";
+import type { SchedulerLogFields, SchedulerLogger } from "@svc-jobs/scheduler";
 
 export interface LogRecord {
   level: "error" | "warn" | "info";
   message: string;
-  details: Record<string, unknown> | undefined;
+  details: SchedulerLogFields;
 }
 
 /** A logger that keeps what it was told, for assertions. */
 export function recordingLogger(): SchedulerLogger & { records: LogRecord[] } {
   const records: LogRecord[] = [];
-  const at = (level: LogRecord["level"]) => (message: string, details?: Record<string, unknown>) =>
+  const at = (level: LogRecord["level"]) => (details: SchedulerLogFields, message: string) =>
     records.push({ level, message, details });
   return { records, error: at("error"), warn: at("warn"), info: at("info") };
 }

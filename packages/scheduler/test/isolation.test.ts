@@ -32,7 +32,7 @@ describe("error isolation", () => {
     const errors = logger.records.filter((r) => r.level === "error");
     expect(errors).toHaveLength(2);
     expect(errors.map((r) => r.details?.task).sort()).toEqual(["async-rejects", "sync-throws"]);
-    const boom = errors.find((r) => r.details?.task === "sync-throws")?.details?.error;
+    const boom = errors.find((r) => r.details?.task === "sync-throws")?.details.err;
     expect(boom).toBeInstanceOf(Error);
     expect((boom as Error).message).toBe("boom");
 
@@ -50,7 +50,7 @@ describe("error isolation", () => {
     });
     clock.advance(1);
     await expect(scheduler.tick()).resolves.toEqual(["weird"]);
-    expect(logger.records[0]?.details?.error).toBe("a string");
+    expect(logger.records[0]?.details.err).toBe("a string");
   });
 
   it("a logger that throws does not break ticking", async () => {

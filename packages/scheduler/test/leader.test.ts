@@ -60,7 +60,7 @@ describe("with a leader", () => {
     clock.advance(1);
     await expect(scheduler.tick()).resolves.toEqual([]);
     expect(count).toBe(0);
-    expect(logger.records.some((r) => r.level === "warn" && r.details?.error === leader.fail)).toBe(
+    expect(logger.records.some((r) => r.level === "warn" && r.details.err === leader.fail)).toBe(
       true,
     );
     leader.fail = undefined;
