@@ -141,7 +141,7 @@ function buildProgram(version: string): Command {
         .addOption(
           new Option(
             "--timeout <seconds>",
-            "handler timeout (default: JOB_DEFAULT_TIMEOUT_SECONDS, else none)",
+            "handler timeout, applied by the worker alone; wins over the registry's timeoutSeconds and JOB_DEFAULT_TIMEOUT_SECONDS (default: the registry's timeoutSeconds, else JOB_DEFAULT_TIMEOUT_SECONDS, else none)",
           ).argParser(seconds("--timeout", 0.001)),
         )
         .addOption(

@@ -3,6 +3,7 @@ import {
   defaultTimeoutSeconds,
   errorMessage,
   type JobOutcome,
+  resolveTimeoutSeconds,
   WorkerRunner,
 } from "@svc-jobs/core";
 import { scheduleFromEnv } from "@svc-jobs/scheduler";
@@ -32,7 +33,11 @@ export interface RunWorkerOptions {
   metricsPort?: number;
   /** Seconds in-flight jobs get to finish on SIGTERM/SIGINT before they are handed back. @default 30 */
   graceSeconds?: number;
-  /** Handler timeout in seconds. @default `JOB_DEFAULT_TIMEOUT_SECONDS`, else none */
+  /**
+   * Handler timeout in seconds, applied by the worker alone (a registry adds no timer
+   * of its own); it wins over the registry's `timeoutSeconds` and `JOB_DEFAULT_TIMEOUT_SECONDS`.
+   * @default the handlers registry's `timeoutSeconds` option, else `JOB_DEFAULT_TIMEOUT_SECONDS`, else none
+   */
   timeoutSeconds?: number;
   /** Seconds a reserved job stays hidden; a crashed worker's jobs come back after it. @default `JOBS_VISIBILITY_TIMEOUT_SECONDS`, else 60 */
   visibilityTimeoutSeconds?: number;
@@ -72,10 +77,14 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   if (spec === undefined || spec.trim() === "") {
     throw new CliError(NO_HANDLER_MESSAGE, { code: "ERR_NO_HANDLER", exitCode: EXIT_USAGE });
   }
-  const timeoutSeconds = options.timeoutSeconds ?? defaultTimeoutSeconds(env);
+  // A bad JOB_DEFAULT_TIMEOUT_SECONDS is a usage error, before the module loads.
+  if (options.timeoutSeconds === undefined) defaultTimeoutSeconds(env);
   const graceSeconds = options.graceSeconds ?? 30;
   const log = options.logger ?? createLogger();
   const loaded = await loadHandler(spec, options.cwd === undefined ? {} : { cwd: options.cwd });
+  // The worker is the only owner of the timeout: --timeout, else what the module's
+  // registry asks for, else JOB_DEFAULT_TIMEOUT_SECONDS, else none.
+  const timeoutSeconds = resolveTimeoutSeconds(options.timeoutSeconds, loaded.handler, env);
 
   const jobs = easyJobs({
     env,

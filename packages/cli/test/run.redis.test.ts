@@ -206,13 +206,53 @@ describe("svc-jobs run", () => {
       ["run", "--handlers", REGISTRY],
       env(prefix, { JOB_DEFAULT_TIMEOUT_SECONDS: "0.3" }),
     );
-    // The worker and the registry both apply the timeout; whichever fires first fails the job.
+    // Only the worker times jobs out (the registry adds no timer), so this is a timeout.
     await bin.waitFor((b) => outcomes(b).length === 1, "an outcome");
     expect(await bin.stop()).toBe(0);
     const [outcome] = outcomes(bin);
-    expect(["timeout", "failed"]).toContain(outcome?.status);
+    expect(outcome).toMatchObject({ status: "timeout", msg: "job timeout; will retry" });
     expect(String(outcome?.err)).toMatch(/timed out after 0.3s/);
     expect(outcome?.dead).toBe(false);
+    await withQueue(prefix, async (q) =>
+      expect(await q.stats()).toMatchObject({ delayed: 1, processing: 0 }),
+    );
+  });
+
+  it("--timeout wins over JOB_DEFAULT_TIMEOUT_SECONDS: a registry job longer than the env default completes", async () => {
+    const prefix = uniquePrefix("run-timeout-flag");
+    await withQueue(prefix, (q) => q.enqueue("work", { ms: 2000 }, { maxAttempts: 1 }));
+    const out = await runBin(
+      ["run", "--handlers", REGISTRY, "--timeout", "5", "--max-jobs", "1"],
+      env(prefix, { JOB_DEFAULT_TIMEOUT_SECONDS: "1" }),
+    );
+    expect(out.code).toBe(0);
+    const lines = out.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ msg: "worker started", timeoutSeconds: 5 });
+    const settled = lines.filter((l) => typeof l.status === "string");
+    expect(settled).toHaveLength(1);
+    expect(settled[0]).toMatchObject({ jobName: "work", status: "completed" });
+    expect(Number(settled[0]?.durationMs)).toBeGreaterThanOrEqual(1900);
+    await withQueue(prefix, async (q) =>
+      expect(await q.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 }),
+    );
+  });
+
+  it("a registry job past --timeout is reported as a timeout of --timeout, not of the env default", async () => {
+    const prefix = uniquePrefix("run-timeout-over");
+    await withQueue(prefix, (q) => q.enqueue("work", { ms: 30_000 }, { backoffSeconds: 600 }));
+    const bin = startBin(
+      ["run", "--handlers", REGISTRY, "--timeout", "1"],
+      env(prefix, { JOB_DEFAULT_TIMEOUT_SECONDS: "0.3" }),
+    );
+    await bin.waitFor((b) => outcomes(b).length === 1, "an outcome");
+    expect(await bin.stop()).toBe(0);
+    const [outcome] = outcomes(bin);
+    expect(outcome).toMatchObject({ jobName: "work", status: "timeout", dead: false });
+    expect(String(outcome?.err)).toMatch(/timed out after 1s/);
+    expect(Number(outcome?.durationMs)).toBeGreaterThanOrEqual(900);
     await withQueue(prefix, async (q) =>
       expect(await q.stats()).toMatchObject({ delayed: 1, processing: 0 }),
     );

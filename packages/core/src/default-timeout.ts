@@ -1,4 +1,5 @@
-import { ConfigError } from "./errors.js";
+import { ConfigError, JobValidationError } from "./errors.js";
+import { validateSeconds } from "./validate.js";
 
 /** The environment variable that sets the default handler timeout, in seconds. */
 export const JOB_DEFAULT_TIMEOUT_ENV = "JOB_DEFAULT_TIMEOUT_SECONDS";
@@ -18,4 +19,42 @@ export function defaultTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): num
     );
   }
   return value;
+}
+
+/**
+ * The timeout a worker applies to a handler, in seconds (`undefined`: none). The first
+ * that is set wins:
+ *
+ * 1. `explicit`: the worker's own `timeoutSeconds` (`svc-jobs run --timeout`);
+ * 2. the handler's `timeoutSeconds` property, e.g. from
+ *    `registry.asHandler({ timeoutSeconds })` (`Infinity` there means no timeout);
+ * 3. `JOB_DEFAULT_TIMEOUT_SECONDS` in `env`.
+ *
+ * `WorkerRunner` and `processOne` use it; they are the only ones that time a job out
+ * when it runs in a worker.
+ *
+ * @example
+ * ```ts
+ * resolveTimeoutSeconds(undefined, registry.asHandler({ timeoutSeconds: 60 })); // 60
+ * resolveTimeoutSeconds(600, registry.asHandler({ timeoutSeconds: 60 })); // 600
+ * ```
+ */
+export function resolveTimeoutSeconds(
+  explicit: number | undefined,
+  handler?: object,
+  env: NodeJS.ProcessEnv = process.env,
+): number | undefined {
+  if (explicit !== undefined) return validateSeconds("timeoutSeconds", explicit, 0.001);
+  const declared = (handler as { readonly timeoutSeconds?: unknown } | undefined)?.timeoutSeconds;
+  if (declared !== undefined) {
+    if (declared === Number.POSITIVE_INFINITY) return undefined;
+    if (typeof declared !== "number" || !Number.isFinite(declared) || declared < 0.001) {
+      throw new JobValidationError(
+        "handler.timeoutSeconds",
+        `the handler's timeoutSeconds must be a number of seconds >= 0.001 or Infinity (no timeout), got ${typeof declared === "number" ? declared : typeof declared}`,
+      );
+    }
+    return declared;
+  }
+  return defaultTimeoutSeconds(env);
 }

@@ -12,7 +12,7 @@ import type {
   QueueStats,
   ReserveOptions,
 } from "./job-queue.js";
-import type { JsonObject } from "./json.js";
+import type { JsonObject, JsonPayload } from "./json.js";
 import { type QueueOptions, resolveQueueOptions } from "./queue-options.js";
 import { type RetryStrategy, retryDelaySeconds } from "./retry.js";
 import {
@@ -89,7 +89,7 @@ export class InMemoryJobQueue implements JobQueue {
     };
   }
 
-  async enqueue<P extends JsonObject = JsonObject>(
+  async enqueue<P extends JsonPayload<P> = JsonObject>(
     name: string,
     payload: P,
     opts?: EnqueueOptions,
@@ -101,10 +101,12 @@ export class InMemoryJobQueue implements JobQueue {
     return this.#insert(prepared) as Job<P>;
   }
 
-  async enqueueMany(items: EnqueueItem[]): Promise<Job[]> {
+  async enqueueMany<P extends JsonPayload<P> = JsonObject>(
+    items: EnqueueItem<P>[],
+  ): Promise<Job<P>[]> {
     this.#assertOpen();
     const prepared = prepareEnqueueMany(items, { maxPayloadBytes: this.#maxPayloadBytes });
-    return prepared.map((p) => this.#insert(p));
+    return prepared.map((p) => this.#insert(p) as Job<P>);
   }
 
   async reserveNext(opts: ReserveOptions = {}): Promise<Job | null> {

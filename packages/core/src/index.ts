@@ -1,6 +1,10 @@
 export type { Clock } from "./clock.js";
 export { systemClock } from "./clock.js";
-export { defaultTimeoutSeconds, JOB_DEFAULT_TIMEOUT_ENV } from "./default-timeout.js";
+export {
+  defaultTimeoutSeconds,
+  JOB_DEFAULT_TIMEOUT_ENV,
+  resolveTimeoutSeconds,
+} from "./default-timeout.js";
 export {
   errorMessage,
   MAX_ERROR_MESSAGE_LENGTH,
@@ -36,7 +40,7 @@ export type {
   QueueStats,
   ReserveOptions,
 } from "./job-queue.js";
-export type { JsonObject, JsonValue } from "./json.js";
+export type { JsonCompatible, JsonObject, JsonPayload, JsonValue } from "./json.js";
 export type { Leader } from "./leader.js";
 export { ManualClock } from "./manual-clock.js";
 export { type ProcessOneOptions, processOne } from "./process-one.js";

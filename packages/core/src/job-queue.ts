@@ -1,5 +1,5 @@
 import type { Job } from "./job.js";
-import type { JsonObject } from "./json.js";
+import type { JsonObject, JsonPayload } from "./json.js";
 
 /** Options of one enqueue. */
 export interface EnqueueOptions {
@@ -16,8 +16,8 @@ export interface EnqueueOptions {
   dedupeKey?: string;
 }
 
-/** One item of {@link JobQueue.enqueueMany}. */
-export interface EnqueueItem<P extends JsonObject = JsonObject> {
+/** One item of {@link JobQueue.enqueueMany}; `P` is the payload type (see {@link JsonPayload}). */
+export interface EnqueueItem<P extends JsonPayload<P> = JsonObject> {
   name: string;
   payload: P;
   opts?: EnqueueOptions;
@@ -72,15 +72,29 @@ export interface JobQueue {
   /** The visibility timeout of reservations, in seconds. Workers extend long jobs before it ends. */
   readonly visibilityTimeoutSeconds: number;
 
-  /** Adds a job. Validates everything before writing; throws `JobValidationError` on bad input. */
-  enqueue<P extends JsonObject = JsonObject>(
+  /**
+   * Adds a job. Validates everything before writing; throws `JobValidationError` on bad input.
+   *
+   * `P` is the payload type: a {@link JsonObject}, or an interface or type alias whose
+   * fields are JSON-compatible (see {@link JsonPayload}).
+   *
+   * @example
+   * ```ts
+   * interface EmailPayload { to: string; subject: string }
+   * const job = await queue.enqueue<EmailPayload>("send_email", { to, subject });
+   * ```
+   */
+  enqueue<P extends JsonPayload<P> = JsonObject>(
     name: string,
     payload: P,
     opts?: EnqueueOptions,
   ): Promise<Job<P>>;
 
-  /** Adds many jobs (one round trip where the backend allows), in order. All are validated first. */
-  enqueueMany(items: EnqueueItem[]): Promise<Job[]>;
+  /**
+   * Adds many jobs (one round trip where the backend allows), in order. All are
+   * validated first. Payloads are typed like {@link JobQueue.enqueue}'s.
+   */
+  enqueueMany<P extends JsonPayload<P> = JsonObject>(items: EnqueueItem<P>[]): Promise<Job[]>;
 
   /**
    * Reserves the next due job: moves it to processing, increments `attempts` and

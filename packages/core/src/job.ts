@@ -1,12 +1,14 @@
-import type { JsonObject } from "./json.js";
+import type { JsonObject, JsonPayload } from "./json.js";
 
 /**
- * A unit of work in a queue.
+ * A unit of work in a queue. `P` is the payload type: a {@link JsonObject} by
+ * default, or your own interface or type alias with JSON-compatible fields
+ * (see {@link JsonPayload}).
  *
- * Field names mirror the Redis hash fields of the layout in SPEC.md
- * (`available_at`, `max_attempts`, ...), in camelCase.
+ * Field names mirror the fields of a job's Redis hash (`available_at`,
+ * `max_attempts`, ...), in camelCase.
  */
-export interface Job<P extends JsonObject = JsonObject> {
+export interface Job<P extends JsonPayload<P> = JsonObject> {
   /** `"1"`, `"2"`, ... per queue (Redis: `INCR {prefix}:seq`). */
   id: string;
   /** What kind of work this is; handlers route on it. */

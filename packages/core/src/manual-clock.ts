@@ -1,4 +1,5 @@
 import type { Clock } from "./clock.js";
+import { JobValidationError } from "./errors.js";
 
 /**
  * A clock that only moves when told to. Use it in tests to step over delays,
@@ -25,11 +26,12 @@ export class ManualClock implements Clock {
     return this.#now;
   }
 
-  /** Moves time forward by `seconds` (fractions allowed). */
+  /** Moves time forward by `seconds` (fractions allowed); a negative or non-finite value is a `JobValidationError`. */
   advance(seconds: number): void {
-    if (!Number.isFinite(seconds) || seconds < 0) {
-      throw new RangeError(
-        `ManualClock.advance: seconds must be a finite number >= 0, got ${seconds}`,
+    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
+      throw new JobValidationError(
+        "seconds",
+        `ManualClock.advance: seconds must be a finite number >= 0 (time only moves forward; use set() to jump to a time), got ${String(seconds)}`,
       );
     }
     this.#now += seconds * 1000;

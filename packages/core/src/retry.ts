@@ -1,3 +1,5 @@
+import { JobValidationError } from "./errors.js";
+
 /**
  * How long a failed job waits before its next attempt.
  *
@@ -45,25 +47,42 @@ export function exponentialRetry(
   return s;
 }
 
-/** Throws a `RangeError` when a strategy's parameters are out of range. */
+/**
+ * Throws `JobValidationError` (`field`: `retry`, `retry.factor`, `retry.maxSeconds` or
+ * `retry.jitter`) when a strategy is unknown or its parameters are out of range.
+ */
 export function validateRetryStrategy(s: RetryStrategy): void {
+  if (s === null || typeof s !== "object") {
+    throw new JobValidationError(
+      "retry",
+      `retry must be a retry strategy, got ${s === null ? "null" : typeof s}: use linearRetry or exponentialRetry()`,
+    );
+  }
   if (s.kind === "linear") return;
   if (s.kind !== "exponential") {
-    throw new RangeError(
+    throw new JobValidationError(
+      "retry",
       `unknown retry strategy kind ${JSON.stringify((s as { kind: unknown }).kind)}: use linearRetry or exponentialRetry()`,
     );
   }
   const { factor = 2, maxSeconds = 3600, jitter = 0.2 } = s;
-  if (!Number.isFinite(factor) || factor < 1) {
-    throw new RangeError(`exponentialRetry: factor must be a finite number >= 1, got ${factor}`);
-  }
-  if (!Number.isFinite(maxSeconds) || maxSeconds < 0) {
-    throw new RangeError(
-      `exponentialRetry: maxSeconds must be a finite number >= 0, got ${maxSeconds}`,
+  if (typeof factor !== "number" || !Number.isFinite(factor) || factor < 1) {
+    throw new JobValidationError(
+      "retry.factor",
+      `exponentialRetry: factor must be a finite number >= 1 (the delay's growth per attempt), got ${String(factor)}`,
     );
   }
-  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) {
-    throw new RangeError(`exponentialRetry: jitter must be between 0 and 1, got ${jitter}`);
+  if (typeof maxSeconds !== "number" || !Number.isFinite(maxSeconds) || maxSeconds < 0) {
+    throw new JobValidationError(
+      "retry.maxSeconds",
+      `exponentialRetry: maxSeconds must be a finite number of seconds >= 0 (the cap on the delay), got ${String(maxSeconds)}`,
+    );
+  }
+  if (typeof jitter !== "number" || !Number.isFinite(jitter) || jitter < 0 || jitter > 1) {
+    throw new JobValidationError(
+      "retry.jitter",
+      `exponentialRetry: jitter must be a number between 0 and 1 (the share of the delay randomised away; 0 disables it), got ${String(jitter)}`,
+    );
   }
 }
 

@@ -1,8 +1,9 @@
-import { defaultTimeoutSeconds } from "./default-timeout.js";
-import { WorkerStoppedError } from "./errors.js";
+import { resolveTimeoutSeconds } from "./default-timeout.js";
+import { JobValidationError, WorkerStoppedError } from "./errors.js";
 import type { JobHandler } from "./handler.js";
 import type { Job } from "./job.js";
 import type { JobQueue, ReserveOptions } from "./job-queue.js";
+import type { JsonObject, JsonPayload } from "./json.js";
 import {
   type HandlerResult,
   type JobOutcome,
@@ -25,7 +26,12 @@ export interface WorkerRunnerOptions {
   pollIntervalSeconds?: number;
   /** Jobs run at the same time. @default 1 */
   concurrency?: number;
-  /** Handler timeout in seconds. @default `JOB_DEFAULT_TIMEOUT_SECONDS`, else none */
+  /**
+   * Handler timeout in seconds: past it the handler's AbortSignal fires and the job
+   * fails with `JobTimeoutError` (outcome `timeout`). The worker is the only owner of
+   * a job's timeout: a registry's handler adds no timer of its own.
+   * @default the handler's `timeoutSeconds` (e.g. `registry.asHandler({ timeoutSeconds })`), else `JOB_DEFAULT_TIMEOUT_SECONDS`, else none
+   */
   timeoutSeconds?: number;
   /**
    * How often running jobs extend their visibility, in seconds.
@@ -63,6 +69,9 @@ interface Slot {
  * timeout and an AbortSignal, acks or fails them, keeps long jobs' reservations
  * alive, and shuts down gracefully.
  *
+ * `P` is the payload type the handler expects, e.g. `new WorkerRunner<EmailPayload>(...)`;
+ * the queue does not check that reserved jobs have it.
+ *
  * @example
  * ```ts
  * const runner = new WorkerRunner(queue, handler, { concurrency: 10 });
@@ -71,7 +80,7 @@ interface Slot {
  * await done;
  * ```
  */
-export class WorkerRunner {
+export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
   readonly #queue: JobQueue;
   readonly #handler: JobHandler;
   readonly #pollIntervalSeconds: number;
@@ -95,22 +104,22 @@ export class WorkerRunner {
   #stopController = new AbortController();
   #heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(queue: JobQueue, handler: JobHandler, options: WorkerRunnerOptions = {}) {
+  constructor(queue: JobQueue, handler: JobHandler<P>, options: WorkerRunnerOptions = {}) {
     if (typeof handler !== "function") {
-      throw new TypeError("WorkerRunner: handler must be a function (job, { signal }) => ...");
+      throw new JobValidationError(
+        "handler",
+        `WorkerRunner needs a handler function (job, { signal }) => ..., got ${handler === null ? "null" : typeof handler}: pass e.g. async (job) => { ... } or registry.asHandler()`,
+      );
     }
     this.#queue = queue;
-    this.#handler = handler;
+    this.#handler = handler as unknown as JobHandler;
     this.#pollIntervalSeconds = validateSeconds(
       "pollIntervalSeconds",
       options.pollIntervalSeconds ?? 0.5,
       0.001,
     );
     this.#concurrency = validateInteger("concurrency", options.concurrency ?? 1, 1);
-    this.#timeoutSeconds =
-      options.timeoutSeconds === undefined
-        ? defaultTimeoutSeconds()
-        : validateSeconds("timeoutSeconds", options.timeoutSeconds, 0.001);
+    this.#timeoutSeconds = resolveTimeoutSeconds(options.timeoutSeconds, handler);
     this.#heartbeatSeconds = validateSeconds(
       "heartbeatSeconds",
       options.heartbeatSeconds ?? queue.visibilityTimeoutSeconds / 3,

@@ -5,8 +5,11 @@ import {
   JobsError,
   JobTimeoutError,
   JobValidationError,
+  ManualClock,
   PayloadTooLargeError,
   QueueClosedError,
+  resolveTimeoutSeconds,
+  WorkerRunner,
 } from "@svc-jobs/core";
 import { describe, expect, it } from "vitest";
 
@@ -46,6 +49,29 @@ describe("errors", () => {
     expect(await pending).toBeNull();
   });
 
+  it("ManualClock.advance and WorkerRunner refuse bad arguments with JobValidationError, not RangeError/TypeError", () => {
+    const clock = new ManualClock(1000);
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, "5" as unknown as number]) {
+      const error = catchError(() => clock.advance(bad));
+      expect(error).toBeInstanceOf(JobValidationError);
+      expect(error).not.toBeInstanceOf(RangeError);
+      expect(error).toMatchObject({ code: "ERR_JOB_VALIDATION", field: "seconds" });
+      expect((error as Error).message).toMatch(
+        /ManualClock.advance: seconds must be a finite number >= 0/,
+      );
+    }
+    expect(clock.now()).toBe(1000);
+
+    const queue = new InMemoryJobQueue();
+    for (const bad of [undefined, null, "handler", {}]) {
+      const error = catchError(() => new WorkerRunner(queue, bad as never));
+      expect(error).toBeInstanceOf(JobValidationError);
+      expect(error).not.toBeInstanceOf(TypeError);
+      expect(error).toMatchObject({ code: "ERR_JOB_VALIDATION", field: "handler" });
+      expect((error as Error).message).toMatch(/WorkerRunner needs a handler function/);
+    }
+  });
+
   it("rejects bad queue options", () => {
     expect(() => new InMemoryJobQueue({ visibilityTimeoutSeconds: 0 })).toThrow(JobValidationError);
     expect(() => new InMemoryJobQueue({ visibilityTimeoutSeconds: Number.NaN })).toThrow(
@@ -71,3 +97,42 @@ describe("JOB_DEFAULT_TIMEOUT_SECONDS", () => {
     }
   });
 });
+
+describe("resolveTimeoutSeconds: the timeout a worker applies", () => {
+  const env = { JOB_DEFAULT_TIMEOUT_SECONDS: "2" };
+  const declaring = (timeoutSeconds: number) => Object.assign(() => {}, { timeoutSeconds });
+
+  it("explicit, else the handler's timeoutSeconds, else JOB_DEFAULT_TIMEOUT_SECONDS, else none", () => {
+    expect(resolveTimeoutSeconds(600, declaring(60), env)).toBe(600);
+    expect(resolveTimeoutSeconds(undefined, declaring(60), env)).toBe(60);
+    expect(resolveTimeoutSeconds(undefined, () => {}, env)).toBe(2);
+    expect(resolveTimeoutSeconds(undefined, undefined, env)).toBe(2);
+    expect(resolveTimeoutSeconds(undefined, () => {}, {})).toBeUndefined();
+  });
+
+  it("a handler's Infinity means no timeout, even with JOB_DEFAULT_TIMEOUT_SECONDS set", () => {
+    expect(resolveTimeoutSeconds(undefined, declaring(Number.POSITIVE_INFINITY), env)).toBe(
+      undefined,
+    );
+  });
+
+  it("validates what it uses, and reads a bad environment only when it gets that far", () => {
+    expect(() => resolveTimeoutSeconds(0, undefined, env)).toThrow(JobValidationError);
+    expect(() => resolveTimeoutSeconds(undefined, declaring(-1), env)).toThrow(
+      /handler's timeoutSeconds/,
+    );
+    expect(() =>
+      resolveTimeoutSeconds(undefined, () => {}, { JOB_DEFAULT_TIMEOUT_SECONDS: "x" }),
+    ).toThrow(ConfigError);
+    expect(resolveTimeoutSeconds(5, undefined, { JOB_DEFAULT_TIMEOUT_SECONDS: "x" })).toBe(5);
+  });
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error");
+}

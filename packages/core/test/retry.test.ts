@@ -1,9 +1,12 @@
 import {
   exponentialRetry,
   InMemoryJobQueue,
+  JobsError,
+  JobValidationError,
   linearRetry,
   ManualClock,
   retryDelaySeconds,
+  validateRetryStrategy,
 } from "@svc-jobs/core";
 import { describe, expect, it } from "vitest";
 
@@ -32,10 +35,26 @@ describe("retryDelaySeconds", () => {
     }
   });
 
-  it("rejects out-of-range parameters with a clear error", () => {
-    expect(() => exponentialRetry({ factor: 0.5 })).toThrow(/factor/);
-    expect(() => exponentialRetry({ jitter: 2 })).toThrow(/jitter/);
-    expect(() => exponentialRetry({ maxSeconds: -1 })).toThrow(/maxSeconds/);
+  it("rejects out-of-range parameters with a JobValidationError naming the field", () => {
+    const cases: [() => unknown, string, RegExp][] = [
+      [() => exponentialRetry({ factor: 0.5 }), "retry.factor", /factor must be .* >= 1/],
+      [() => exponentialRetry({ jitter: 2 }), "retry.jitter", /jitter must be .* between 0 and 1/],
+      [() => exponentialRetry({ maxSeconds: -1 }), "retry.maxSeconds", /maxSeconds must be/],
+      [
+        () => new InMemoryJobQueue({ retry: { kind: "fibonacci" } as never }),
+        "retry",
+        /unknown retry strategy kind "fibonacci"/,
+      ],
+      [() => validateRetryStrategy(null as never), "retry", /retry must be a retry strategy/],
+    ];
+    for (const [fn, field, message] of cases) {
+      const error = catchError(fn);
+      expect(error).toBeInstanceOf(JobValidationError);
+      expect(error).toBeInstanceOf(JobsError);
+      expect(error).not.toBeInstanceOf(RangeError);
+      expect(error).toMatchObject({ code: "ERR_JOB_VALIDATION", field });
+      expect((error as Error).message).toMatch(message);
+    }
   });
 
   it("a queue with the exponential strategy schedules retries by it", async () => {
@@ -55,3 +74,12 @@ describe("retryDelaySeconds", () => {
     expect((await queue.reserveNext())?.attempts).toBe(5);
   });
 });
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error");
+}

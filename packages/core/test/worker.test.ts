@@ -81,6 +81,20 @@ describe("processOne", () => {
     expect((await queue.dlq.list())[0]?.lastError).toMatch(/timed out/);
   });
 
+  it("uses the handler's timeoutSeconds when given none, and an explicit one over it", async () => {
+    const queue = new InMemoryJobQueue();
+    await queue.enqueue("slow", {}, { maxAttempts: 1 });
+    await queue.enqueue("fine", {}, { maxAttempts: 1 });
+    const handler = Object.assign(
+      (job: Job) => (job.name === "slow" ? new Promise(() => {}) : tick(100)),
+      { timeoutSeconds: 0.05 },
+    );
+    await processOne(queue, handler);
+    expect((await queue.dlq.list())[0]?.lastError).toMatch(/timed out after 0.05s/);
+    await processOne(queue, handler, { timeoutSeconds: 5 });
+    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 1 });
+  });
+
   it("an explicit timeout wins over the environment", async () => {
     vi.stubEnv("JOB_DEFAULT_TIMEOUT_SECONDS", "0.01");
     const queue = new InMemoryJobQueue();
@@ -217,6 +231,38 @@ describe("WorkerRunner", () => {
     expect(outcomes[0]?.status).toBe("timeout");
     expect(outcomes[0]?.error).toBeInstanceOf(JobTimeoutError);
     expect((await queue.stats()).dlq).toBe(1);
+  });
+
+  it("uses the handler's timeoutSeconds when it has none itself, over JOB_DEFAULT_TIMEOUT_SECONDS", async () => {
+    vi.stubEnv("JOB_DEFAULT_TIMEOUT_SECONDS", "30");
+    const queue = new InMemoryJobQueue();
+    await queue.enqueue("slow", {}, { maxAttempts: 1 });
+    const outcomes: JobOutcome[] = [];
+    const handler = Object.assign(() => new Promise(() => {}), { timeoutSeconds: 0.05 });
+    const runner = new WorkerRunner(queue, handler, {
+      maxJobs: 1,
+      pollIntervalSeconds: 0.05,
+      onJobSettled: (o) => outcomes.push(o),
+    });
+    await runner.start();
+    expect(outcomes[0]?.status).toBe("timeout");
+    expect(outcomes[0]?.error).toMatchObject({ timeoutSeconds: 0.05 });
+  });
+
+  it("its own timeoutSeconds wins over the handler's and over JOB_DEFAULT_TIMEOUT_SECONDS", async () => {
+    vi.stubEnv("JOB_DEFAULT_TIMEOUT_SECONDS", "0.01");
+    const queue = new InMemoryJobQueue();
+    await queue.enqueue("a", {}, { maxAttempts: 1 });
+    const outcomes: JobOutcome[] = [];
+    const handler = Object.assign(() => tick(100), { timeoutSeconds: 0.01 });
+    const runner = new WorkerRunner(queue, handler, {
+      timeoutSeconds: 5,
+      maxJobs: 1,
+      pollIntervalSeconds: 0.05,
+      onJobSettled: (o) => outcomes.push(o),
+    });
+    await runner.start();
+    expect(outcomes.map((o) => o.status)).toEqual(["completed"]);
   });
 
   it("keeps a long job reserved past the visibility timeout by extending it", async () => {

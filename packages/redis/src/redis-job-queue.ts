@@ -15,6 +15,7 @@ import {
   type JobQueue,
   JobValidationError,
   type JsonObject,
+  type JsonPayload,
   jobIdOf,
   type PreparedEnqueue,
   prepareEnqueue,
@@ -220,7 +221,7 @@ export class RedisJobQueue implements JobQueue {
     };
   }
 
-  async enqueue<P extends JsonObject = JsonObject>(
+  async enqueue<P extends JsonPayload<P> = JsonObject>(
     name: string,
     payload: P,
     opts?: EnqueueOptions,
@@ -233,17 +234,21 @@ export class RedisJobQueue implements JobQueue {
     return job as Job<P>;
   }
 
-  async enqueueMany(items: EnqueueItem[]): Promise<Job[]> {
+  async enqueueMany<P extends JsonPayload<P> = JsonObject>(
+    items: EnqueueItem<P>[],
+  ): Promise<Job<P>[]> {
     this.#assertOpen();
     const prepared = prepareEnqueueMany(items, { maxPayloadBytes: this.#maxPayloadBytes });
-    if (prepared.length <= ENQUEUE_CHUNK) return prepared.length ? this.#insert(prepared) : [];
+    if (prepared.length <= ENQUEUE_CHUNK) {
+      return prepared.length ? (this.#insert(prepared) as Promise<Job<P>[]>) : [];
+    }
     // Large batches go as several scripts, sent together (pipelined by ioredis), so no
     // single script holds Redis for long. Every item was validated above.
     const chunks: Promise<Job[]>[] = [];
     for (let i = 0; i < prepared.length; i += ENQUEUE_CHUNK) {
       chunks.push(this.#insert(prepared.slice(i, i + ENQUEUE_CHUNK)));
     }
-    return (await Promise.all(chunks)).flat();
+    return (await Promise.all(chunks)).flat() as Job<P>[];
   }
 
   async reserveNext(opts: ReserveOptions = {}): Promise<Job | null> {

@@ -1,11 +1,13 @@
 import {
   ConfigError,
   defaultTimeoutSeconds,
+  type HandlerContext,
   type Job,
   type JobHandler,
   JobTimeoutError,
   JobValidationError,
   type JsonObject,
+  type JsonPayload,
   validateJobName,
   validateSeconds,
 } from "@svc-jobs/core";
@@ -20,7 +22,10 @@ import type { RegistryHandler } from "./registry-handler.js";
 import type { StatsSource } from "./stats-source.js";
 import { UnknownJobError } from "./unknown-job-error.js";
 
-/** The dispatch timeout when neither the option nor `JOB_DEFAULT_TIMEOUT_SECONDS` sets one. */
+/**
+ * The timeout of a direct {@link JobRegistry.dispatch} call when neither the option nor
+ * `JOB_DEFAULT_TIMEOUT_SECONDS` sets one. A worker's jobs are timed by the worker instead.
+ */
 export const DEFAULT_DISPATCH_TIMEOUT_SECONDS = 300;
 
 /** Histogram buckets of `{prefix}_duration_seconds`, in seconds: jobs run from milliseconds to minutes. */
@@ -30,6 +35,8 @@ export const DEFAULT_DURATION_BUCKETS_SECONDS: readonly number[] = [
 
 // setTimeout fires at once for delays above 2^31-1 ms; longer timeouts mean "no timer".
 const MAX_TIMER_SECONDS = 2_147_483;
+/** The timeout of a dispatch that runs no timer (the worker's rules). */
+const NO_TIMER = Number.POSITIVE_INFINITY;
 const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 /** Options of {@link JobRegistry}. */
@@ -50,8 +57,9 @@ export interface JobRegistryOptions {
   metrics?: boolean;
   /**
    * Default handler timeout of {@link JobRegistry.dispatch}, in seconds;
-   * `Infinity` for none.
-   * @default `JOB_DEFAULT_TIMEOUT_SECONDS` when set, else 300
+   * `Infinity` for none. When set, it is also the timeout {@link JobRegistry.asHandler}
+   * asks a worker for (a worker's own `timeoutSeconds` wins over it).
+   * @default for `dispatch`: `JOB_DEFAULT_TIMEOUT_SECONDS` when set, else 300; for `asHandler`: none (the worker's rules)
    */
   timeoutSeconds?: number;
   /** Buckets of the duration histogram, in seconds. @default DEFAULT_DURATION_BUCKETS_SECONDS */
@@ -72,12 +80,24 @@ export interface DispatchOptions {
    * @default the registry's `timeoutSeconds` (300 unless configured)
    */
   timeoutSeconds?: number;
-  /** An outer signal (e.g. the worker's); when it fires, the handler's signal fires too. */
+  /**
+   * An outer signal (e.g. the worker's); when it fires, the handler's signal fires
+   * too. When its reason is a `JobTimeoutError` (the worker timed the job out),
+   * dispatch rejects with that error at once and counts status `timeout`.
+   */
   signal?: AbortSignal;
 }
 
 /** Options of {@link JobRegistry.asHandler}. */
-export type AsHandlerOptions = Omit<DispatchOptions, "signal">;
+export interface AsHandlerOptions {
+  /**
+   * The timeout, in seconds, the handler asks its worker for (`Infinity`: none). The
+   * worker applies it when it is given no `timeoutSeconds` of its own, over
+   * `JOB_DEFAULT_TIMEOUT_SECONDS`; the handler runs no timer itself.
+   * @default the registry's `timeoutSeconds` option when set, else none (the worker's rules)
+   */
+  timeoutSeconds?: number;
+}
 
 /** Options of {@link JobRegistry.trackQueue}. */
 export interface TrackQueueOptions {
@@ -86,13 +106,16 @@ export interface TrackQueueOptions {
 }
 
 /**
- * Routes jobs to handlers by job name, with a timeout, structured results and
- * (when prom-client is installed) Prometheus metrics.
+ * Routes jobs to handlers by job name, with structured results and (when prom-client
+ * is installed) Prometheus metrics. Run by a worker (through {@link JobRegistry.asHandler}),
+ * it is only a router: the worker owns the job's timeout and abort signal.
  *
  * Outcomes of {@link JobRegistry.dispatch} and their `status` label:
  * - the handler returns nothing or `{ success: true, ... }`: `success`, resolves with the result;
  * - it returns `{ success: false, ... }`: `failure`, resolves with the result;
- * - it runs past the timeout: `timeout`, its signal fires, rejects with `JobTimeoutError`;
+ * - it runs past the timeout (dispatch's own, or the worker's, which fires the signal
+ *   given to dispatch with a `JobTimeoutError`): `timeout`, its signal fires, rejects
+ *   with `JobTimeoutError`;
  * - it throws (including its own timeout errors), returns something that is not a
  *   `JobResult`, or no handler is registered: `error`, rejects with that error
  *   (`UnknownJobError` for a missing handler).
@@ -113,7 +136,10 @@ export class JobRegistry {
   readonly metricPrefix: string;
 
   readonly #handlers = new Map<string, RegistryHandler>();
+  /** Timeout of a direct `dispatch`: the option, else the environment, else 300 s. */
   readonly #timeoutSeconds: number;
+  /** The `timeoutSeconds` option as given (what `asHandler()` asks a worker for), or undefined. */
+  readonly #optionTimeoutSeconds: number | undefined;
   readonly #promRegistry: MetricsRegistry | undefined;
   readonly #metricsWanted: boolean;
   readonly #buckets: readonly number[];
@@ -128,10 +154,12 @@ export class JobRegistry {
       );
     }
     this.metricPrefix = prefix;
-    this.#timeoutSeconds =
+    this.#optionTimeoutSeconds =
       options.timeoutSeconds === undefined
-        ? (defaultTimeoutSeconds() ?? DEFAULT_DISPATCH_TIMEOUT_SECONDS)
+        ? undefined
         : checkTimeout("timeoutSeconds", options.timeoutSeconds);
+    this.#timeoutSeconds =
+      this.#optionTimeoutSeconds ?? defaultTimeoutSeconds() ?? DEFAULT_DISPATCH_TIMEOUT_SECONDS;
     this.#promRegistry = options.registry;
     this.#metricsWanted = options.metrics ?? true;
     const buckets = options.durationBuckets ?? DEFAULT_DURATION_BUCKETS_SECONDS;
@@ -157,16 +185,19 @@ export class JobRegistry {
 
   /**
    * Registers `handler` for jobs named `name`. Throws `DuplicateHandlerError` when
-   * the name already has a handler, unless `{ replace: true }`.
+   * the name already has a handler, unless `{ replace: true }`. Any core `JobHandler`
+   * can be registered (a webhook handler from `makeWebhookHandler`, say); `P` types
+   * the payload the handler expects.
    *
    * @example
    * ```ts
-   * registry.register("generate_report", async (job) => {
+   * interface ReportPayload { reportId: string }
+   * registry.register<ReportPayload>("generate_report", async (job) => {
    *   await reports.generate(job.payload.reportId);
    * });
    * ```
    */
-  register<P extends JsonObject = JsonObject>(
+  register<P extends JsonPayload<P> = JsonObject>(
     name: string,
     handler: RegistryHandler<P>,
     options: RegisterOptions = {},
@@ -187,20 +218,21 @@ export class JobRegistry {
 
   /**
    * The decorator-style form of {@link JobRegistry.register}: returns a function
-   * that registers a handler under `name` and returns that handler unchanged.
+   * that registers a handler under `name` and returns that handler unchanged. `P`
+   * types the payload of the handler given to it (unless that handler is typed itself).
    *
    * @example
    * ```ts
-   * export const sendEmail = registry.handler("send_email")(async (job) => {
-   *   await mailer.send(job.payload);
+   * export const sendEmail = registry.handler<EmailPayload>("send_email")(async (job) => {
+   *   await mailer.send(job.payload.to);
    *   return { success: true, message: "sent" };
    * });
    * ```
    */
-  handler(
+  handler<P extends JsonPayload<P> = JsonObject>(
     name: string,
     options: RegisterOptions = {},
-  ): <P extends JsonObject = JsonObject>(handler: RegistryHandler<P>) => RegistryHandler<P> {
+  ): <Q extends JsonPayload<Q> = P>(handler: RegistryHandler<Q>) => RegistryHandler<Q> {
     validateJobName(name, "name");
     return (handler) => {
       this.register(name, handler, options);
@@ -233,18 +265,61 @@ export class JobRegistry {
    * Resolves with the {@link JobResult} (`success: false` included); rejects with
    * `UnknownJobError`, `JobTimeoutError`, `InvalidJobResultError` or whatever the
    * handler threw. See the class description for the status of each outcome.
+   *
+   * Called directly, dispatch runs its own timer (`timeoutSeconds`, else the
+   * registry's default). Jobs run by a worker go through {@link JobRegistry.asHandler},
+   * which runs no timer: the worker's timeout rules.
    */
   async dispatch(job: Job, options: DispatchOptions = {}): Promise<JobResult> {
+    const timeoutSeconds =
+      options.timeoutSeconds === undefined
+        ? this.#timeoutSeconds
+        : checkTimeout("timeoutSeconds", options.timeoutSeconds);
+    return this.#dispatch(job, timeoutSeconds, options.signal);
+  }
+
+  /**
+   * A core `JobHandler` that dispatches through this registry, for `WorkerRunner`
+   * and `processOne`. It throws `JobFailedError` (message: the result's message)
+   * when a handler returns `success: false`, so the queue records the failure and
+   * retries; unknown names, timeouts and errors fail the job the same way. The
+   * worker's signal is forwarded to the registry handler.
+   *
+   * It runs no timer of its own: the worker owns the job's timeout and signal. Its
+   * `timeoutSeconds` property (from `options.timeoutSeconds`, else the registry's
+   * `timeoutSeconds` option) is what it asks the worker for; the worker uses it unless
+   * it is given a `timeoutSeconds` of its own, and over `JOB_DEFAULT_TIMEOUT_SECONDS`.
+   * When the worker times a job out, dispatch counts status `timeout`.
+   *
+   * @example
+   * ```ts
+   * const runner = new WorkerRunner(queue, registry.asHandler(), { timeoutSeconds: 60 });
+   * ```
+   */
+  asHandler(options: AsHandlerOptions = {}): JobHandler {
+    const timeoutSeconds =
+      options.timeoutSeconds === undefined
+        ? this.#optionTimeoutSeconds
+        : checkTimeout("timeoutSeconds", options.timeoutSeconds);
+    const handler = async (job: Job, context: HandlerContext): Promise<JobResult> => {
+      const result = await this.#dispatch(job, NO_TIMER, context?.signal);
+      if (!result.success) throw new JobFailedError(job.name, result);
+      return result;
+    };
+    return timeoutSeconds === undefined ? handler : Object.assign(handler, { timeoutSeconds });
+  }
+
+  async #dispatch(
+    job: Job,
+    timeoutSeconds: number,
+    outer: AbortSignal | undefined,
+  ): Promise<JobResult> {
     if (job === null || typeof job !== "object" || typeof job.name !== "string") {
       throw new JobValidationError(
         "job",
         `dispatch needs a Job with a string name, got ${job === null ? "null" : typeof job}: pass the job a queue's reserveNext() returned`,
       );
     }
-    const timeoutSeconds =
-      options.timeoutSeconds === undefined
-        ? this.#timeoutSeconds
-        : checkTimeout("timeoutSeconds", options.timeoutSeconds);
     const metrics = this.#getMetrics();
     const handler = this.#handlers.get(job.name);
     if (!handler) {
@@ -253,35 +328,49 @@ export class JobRegistry {
     }
 
     const controller = new AbortController();
-    const outer = options.signal;
-    const forwardAbort = () => controller.abort(outer?.reason);
+    // Only the error given to timeOut() means "timed out" (this timer's, or the
+    // worker's through the outer signal); a TimeoutError the handler throws itself is
+    // the handler's error.
+    let timeoutError: unknown;
+    let rejectTimedOut: ((error: unknown) => void) | undefined;
+    const timeOut = (error: unknown) => {
+      if (timeoutError !== undefined) return;
+      timeoutError = error;
+      controller.abort(error);
+      rejectTimedOut?.(error);
+    };
+    const forwardAbort = () => {
+      if (isJobTimeoutError(outer?.reason)) timeOut(outer?.reason);
+      else controller.abort(outer?.reason);
+    };
+    const timed = timeoutSeconds <= MAX_TIMER_SECONDS;
+    const timedOut =
+      timed || outer !== undefined
+        ? new Promise<never>((_, reject) => {
+            rejectTimedOut = reject;
+          })
+        : undefined;
     if (outer?.aborted) forwardAbort();
     else outer?.addEventListener("abort", forwardAbort, { once: true });
 
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
-    // Only this exact instance means "the registry timed out"; a TimeoutError the
-    // handler throws itself is the handler's error.
-    let ourTimeout: JobTimeoutError | undefined;
-    const run = (async () => handler(job, { signal: controller.signal }))();
-    let outcome: Promise<unknown> = run;
-    if (timeoutSeconds <= MAX_TIMER_SECONDS) {
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          ourTimeout = new JobTimeoutError(job.name, timeoutSeconds);
-          controller.abort(ourTimeout);
-          reject(ourTimeout);
-        }, timeoutSeconds * 1000);
-      });
-      outcome = Promise.race([run, timedOut]);
+    if (timed) {
+      timer = setTimeout(
+        () => timeOut(new JobTimeoutError(job.name, timeoutSeconds)),
+        timeoutSeconds * 1000,
+      );
     }
+    const run = (async () => handler(job, { signal: controller.signal }))();
+    // A timeout that fired before the handler started has settled timedOut already.
+    const outcome = timedOut ? Promise.race([run, timedOut]) : run;
 
     let result: JobResult;
     try {
       result = toJobResult(job.name, await outcome);
     } catch (error) {
       const seconds = (performance.now() - started) / 1000;
-      if (ourTimeout !== undefined && error === ourTimeout) {
+      if (timeoutError !== undefined && error === timeoutError) {
         metrics?.record(job.name, "timeout", seconds, "JobTimeoutError");
       } else {
         metrics?.record(job.name, "error", seconds, errorType(error));
@@ -295,30 +384,6 @@ export class JobRegistry {
     const status: DispatchStatus = result.success ? "success" : "failure";
     metrics?.record(job.name, status, seconds, result.success ? undefined : "JobFailedError");
     return result;
-  }
-
-  /**
-   * A core `JobHandler` that dispatches through this registry, for `WorkerRunner`
-   * and `processOne`. It throws `JobFailedError` (message: the result's message)
-   * when a handler returns `success: false`, so the queue records the failure and
-   * retries; unknown names, timeouts and errors fail the job the same way. The
-   * worker's signal is forwarded to the registry handler.
-   *
-   * @example
-   * ```ts
-   * const runner = new WorkerRunner(queue, registry.asHandler({ timeoutSeconds: 60 }));
-   * ```
-   */
-  asHandler(options: AsHandlerOptions = {}): JobHandler {
-    const timeoutSeconds =
-      options.timeoutSeconds === undefined
-        ? undefined
-        : checkTimeout("timeoutSeconds", options.timeoutSeconds);
-    return async (job, context) => {
-      const result = await this.dispatch(job, { timeoutSeconds, signal: context?.signal });
-      if (!result.success) throw new JobFailedError(job.name, result);
-      return result;
-    };
   }
 
   /**
@@ -360,6 +425,19 @@ export class JobRegistry {
     }
     return this.#metrics;
   }
+}
+
+/**
+ * Whether an abort reason is a job timeout: core's `JobTimeoutError`, also from another
+ * copy of the package (a handlers module may bring its own).
+ */
+function isJobTimeoutError(reason: unknown): boolean {
+  return (
+    reason instanceof JobTimeoutError ||
+    (reason instanceof Error &&
+      reason.name === "JobTimeoutError" &&
+      (reason as { code?: unknown }).code === "ERR_JOB_TIMEOUT")
+  );
 }
 
 function checkTimeout(field: string, value: unknown): number {

@@ -1,13 +1,20 @@
-import type { HandlerContext, Job, JsonObject } from "@svc-jobs/core";
-import type { JobResult } from "./job-result.js";
+import type { JobHandler, JsonObject, JsonPayload } from "@svc-jobs/core";
 
 /**
- * A handler registered in a {@link JobRegistry}. It receives the job and
- * `{ signal }` (fired on timeout or forced stop), like core's `JobHandler`, and
- * returns a {@link JobResult} or nothing (success). Throwing counts as status `error`.
+ * A handler registered in a {@link JobRegistry}: any core `JobHandler`. It receives
+ * the job and `{ signal }` (fired on timeout or forced stop) and returns a
+ * {@link JobResult}, or nothing (success). Any other value makes `dispatch` reject
+ * with `InvalidJobResultError`; throwing counts as status `error`.
+ *
+ * `P` is the payload type the handler expects (see core's `JsonPayload`).
+ *
+ * @example
+ * ```ts
+ * interface EmailPayload { to: string; subject: string }
+ * const sendEmail: RegistryHandler<EmailPayload> = async (job, { signal }) => {
+ *   await mailer.send(job.payload, { signal });
+ *   return { success: true, message: `sent to ${job.payload.to}` };
+ * };
+ * ```
  */
-export type RegistryHandler<P extends JsonObject = JsonObject> = (
-  job: Job<P>,
-  context: HandlerContext,
-  // biome-ignore lint/suspicious/noConfusingVoidType: an async handler that returns nothing is typed Promise<void>, which `undefined` would reject
-) => JobResult | void | Promise<JobResult | void>;
+export type RegistryHandler<P extends JsonPayload<P> = JsonObject> = JobHandler<P>;

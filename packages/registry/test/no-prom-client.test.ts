@@ -37,6 +37,8 @@ async function buildInto(packageRoot: string, target: string): Promise<void> {
     "false",
     "--sourceMap",
     "false",
+    "--inlineSources",
+    "false",
   ]);
 }
 

@@ -37,6 +37,7 @@ describe("a registry-backed WorkerRunner on the memory queue", () => {
     await queue.enqueue("nobody_handles_this", {}, { maxAttempts: 1 });
 
     const outcomes: JobOutcome[] = [];
+    // The timeout asHandler() asks for is applied by the worker, the only timer.
     const runner = new WorkerRunner(queue, registry.asHandler({ timeoutSeconds: 0.05 }), {
       pollIntervalSeconds: 0.05,
       maxJobs: 5, // send_email, charge twice, slow, the unknown one
@@ -50,7 +51,7 @@ describe("a registry-backed WorkerRunner on the memory queue", () => {
       "charge:failed",
       "nobody_handles_this:failed",
       "send_email:completed",
-      "slow:failed",
+      "slow:timeout",
     ]);
     expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 3 });
 
