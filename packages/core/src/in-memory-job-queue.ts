@@ -2,7 +2,7 @@ import type { Clock } from "./clock.js";
 import { errorMessage, visibilityExpiredMessage } from "./error-message.js";
 import { QueueClosedError } from "./errors.js";
 import { MinHeap } from "./heap.js";
-import { DEDUPE_TTL_SECONDS, type Job } from "./job.js";
+import { DEDUPE_TTL_SECONDS, type Job, type JobRef } from "./job.js";
 import type {
   DeadLetterQueue,
   DlqListOptions,
@@ -127,7 +127,7 @@ export class InMemoryJobQueue implements JobQueue {
     }
   }
 
-  async ack(job: Job | string): Promise<void> {
+  async ack(job: JobRef): Promise<void> {
     this.#assertOpen();
     const rec = this.#fenced(job);
     if (!rec) return;
@@ -135,7 +135,7 @@ export class InMemoryJobQueue implements JobQueue {
     this.#records.delete(rec.job.id);
   }
 
-  async fail(job: Job | string, error?: unknown): Promise<void> {
+  async fail(job: JobRef, error?: unknown): Promise<void> {
     this.#assertOpen();
     const rec = this.#fenced(job);
     if (!rec) return;
@@ -144,7 +144,7 @@ export class InMemoryJobQueue implements JobQueue {
     this.#failAttempt(rec, this.#clock.now());
   }
 
-  async release(job: Job | string): Promise<void> {
+  async release(job: JobRef): Promise<void> {
     this.#assertOpen();
     const rec = this.#fenced(job);
     if (!rec) return;
@@ -156,7 +156,7 @@ export class InMemoryJobQueue implements JobQueue {
     this.#notify();
   }
 
-  async extendVisibility(job: Job | string, seconds: number): Promise<void> {
+  async extendVisibility(job: JobRef, seconds: number): Promise<void> {
     this.#assertOpen();
     validateSeconds("seconds", seconds, 0);
     const rec = this.#fenced(job);
@@ -327,7 +327,7 @@ export class InMemoryJobQueue implements JobQueue {
   }
 
   /** The reserved record `job` refers to, or undefined when the reservation is gone or stale. */
-  #fenced(job: Job | string): Record_ | undefined {
+  #fenced(job: JobRef): Record_ | undefined {
     const id = jobIdOf(job);
     const rec = this.#records.get(id);
     if (rec?.state !== "processing") return undefined;

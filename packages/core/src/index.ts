@@ -29,6 +29,7 @@ export {
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
   type Job,
+  type JobRef,
   MAX_JOB_NAME_LENGTH,
 } from "./job.js";
 export type {

@@ -1,4 +1,4 @@
-import type { Job } from "./job.js";
+import type { Job, JobRef } from "./job.js";
 import type { JsonObject, JsonPayload } from "./json.js";
 
 /** Options of one enqueue. */
@@ -115,19 +115,19 @@ export interface JobQueue {
    * Completes a reserved job and deletes it. With a `Job`, the attempt number fences
    * the call: a late ack from an expired reservation changes nothing.
    */
-  ack(job: Job | string): Promise<void>;
+  ack(job: JobRef): Promise<void>;
 
   /**
    * Records a failed attempt: `lastError` is the error's message; the job is retried
    * after the backoff, or moves to the DLQ once `attempts >= maxAttempts`. Fenced like `ack`.
    */
-  fail(job: Job | string, error?: unknown): Promise<void>;
+  fail(job: JobRef, error?: unknown): Promise<void>;
 
   /** Hands a reserved job back to the front of ready without counting the attempt (used on shutdown). Fenced like `ack`. */
-  release(job: Job | string): Promise<void>;
+  release(job: JobRef): Promise<void>;
 
   /** Moves a reserved job's visibility deadline to `now + seconds`. Fenced like `ack`. */
-  extendVisibility(job: Job | string, seconds: number): Promise<void>;
+  extendVisibility(job: JobRef, seconds: number): Promise<void>;
 
   /** Counts of jobs by state. */
   stats(): Promise<QueueStats>;

@@ -27,6 +27,13 @@ export interface Job<P extends JsonPayload<P> = JsonObject> {
   lastError: string | null;
 }
 
+/**
+ * What `ack`, `fail`, `release` and `extendVisibility` take: a job id, or a reserved
+ * {@link Job} of any payload type (its `attempts` fences the call against a newer
+ * reservation of the same job).
+ */
+export type JobRef = string | { readonly id: string; readonly attempts: number };
+
 /** Default number of attempts for a job. */
 export const DEFAULT_MAX_ATTEMPTS = 5;
 /** Default base backoff in seconds. */

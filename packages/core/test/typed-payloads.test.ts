@@ -4,6 +4,7 @@ import {
   type Job,
   type JobHandler,
   type JobQueue,
+  type JobRef,
   type JsonCompatible,
   type JsonObject,
   type JsonPayload,
@@ -124,6 +125,25 @@ describe("typed payloads", () => {
       expectTypeOf(job.payload).toEqualTypeOf<JsonObject>();
     });
     expectTypeOf(new WorkerRunner(queue, handler)).toEqualTypeOf<WorkerRunner<EmailPayload>>();
+  });
+
+  it("ack, fail, release and extendVisibility take a typed job (JobRef)", async () => {
+    const queue: JobQueue = new InMemoryJobQueue();
+    await queue.enqueue<EmailPayload>("send_email", { to: "a@example.com", subject: "s" });
+    await queue.enqueue<EmailPayload>("send_email", { to: "b@example.com", subject: "s" });
+    const typed: Job<EmailPayload>[] = [];
+    await processOne<EmailPayload>(queue, async (job) => {
+      typed.push(job);
+      await queue.extendVisibility(job, 30);
+    });
+    await queue.ack(typed[0] as Job<EmailPayload>); // already acked: a no-op, but it compiles
+    const second = (await queue.reserveNext()) as Job<EmailPayload> | null;
+    expect(second?.payload.to).toBe("b@example.com");
+    await queue.fail(second as Job<EmailPayload>, new Error("boom"));
+    expectTypeOf<Job<EmailPayload>>().toMatchTypeOf<JobRef>();
+    expectTypeOf<Job<ReportPayload>>().toMatchTypeOf<JobRef>();
+    expectTypeOf<string>().toMatchTypeOf<JobRef>();
+    expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 1, processing: 0 });
   });
 
   it("generic code written against JsonObject payloads still compiles", () => {

@@ -270,12 +270,15 @@ export class JobRegistry {
    * registry's default). Jobs run by a worker go through {@link JobRegistry.asHandler},
    * which runs no timer: the worker's timeout rules.
    */
-  async dispatch(job: Job, options: DispatchOptions = {}): Promise<JobResult> {
+  async dispatch<P extends JsonPayload<P> = JsonObject>(
+    job: Job<P>,
+    options: DispatchOptions = {},
+  ): Promise<JobResult> {
     const timeoutSeconds =
       options.timeoutSeconds === undefined
         ? this.#timeoutSeconds
         : checkTimeout("timeoutSeconds", options.timeoutSeconds);
-    return this.#dispatch(job, timeoutSeconds, options.signal);
+    return this.#dispatch(job as Job, timeoutSeconds, options.signal);
   }
 
   /**

@@ -59,6 +59,16 @@ describe("typed registry handlers", () => {
     expect(await processOne(queue, handler)).toBe(true);
     expect(await processOne(queue, handler)).toBe(true);
     expect(sent).toEqual(["a@example.com", "later"]);
+
+    // dispatch() takes a typed job as it comes from a typed enqueue.
+    const job = await queue.enqueue<EmailPayload>("send_email", {
+      to: "c@example.com",
+      subject: "s",
+    });
+    expect(await registry.dispatch(job)).toEqual({
+      success: true,
+      message: "sent to c@example.com",
+    });
   });
 
   it("registers any core JobHandler and the webhook handler of the README", async () => {
