@@ -1,4 +1,4 @@
-export { canonicalJson } from "./canonical-json.js";
+export { canonicalJson, canonicalJsonFromText } from "./canonical-json.js";
 export {
   assertPublicDestination,
   type DestinationOptions,

@@ -5,7 +5,8 @@ import { assertSecret } from "./secret.js";
 /**
  * Signs a payload the way svc-infra does: lowercase hex HMAC-SHA256, keyed with the
  * secret's UTF-8 bytes, over the payload's {@link canonicalJson} bytes. A string or
- * byte payload is signed as given (use that for a raw request body).
+ * byte payload is signed as given (use that for a raw request body); to sign a JSON text
+ * as svc-infra would, numbers exactly as written, pass `canonicalJsonFromText(text)`.
  *
  * @example
  * ```ts

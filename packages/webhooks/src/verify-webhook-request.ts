@@ -1,10 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import { type Clock, type JsonValue, validateInteger } from "@svc-jobs/core";
-import { canonicalJson } from "./canonical-json.js";
+import { canonicalJsonFromText } from "./canonical-json.js";
 import { WebhookVerificationError } from "./errors.js";
 import { secretList } from "./secret.js";
 import { headerValue } from "./standard-webhook-key.js";
-import { verifyAny } from "./verify.js";
+import { signedByAny } from "./verify.js";
 import { verifyStandardWebhook } from "./verify-standard-webhook.js";
 
 /** A fetch-style request (`Request` of undici, Deno, Bun, Hono, Next.js, ...). */
@@ -58,12 +58,20 @@ export type VerifiedWebhookRequest = {
 /**
  * Reads and verifies a webhook request on the receiving side, from Node's `http`
  * (`IncomingMessage`) or a fetch-style `Request`. Verifies the Standard Webhooks
- * headers (with replay tolerance) or the svc-infra `X-Signature`; for the latter a
- * body that is not in canonical form (as Python senders post it) is also accepted
- * when its canonical form matches. Deduplicate on `id`: a retry after a lost response
- * carries the same one.
+ * headers (with replay tolerance) or the svc-infra `X-Signature`. For the latter the
+ * body verifies when its exact bytes were signed or when its canonical form was, computed
+ * from the raw text with every number kept as written ({@link canonicalJsonFromText}):
+ * svc-infra signs `json.dumps(payload, sort_keys=True, separators=(",", ":"))` and may
+ * post the payload with other spacing, key order or escapes, and floats such as `10.0` or
+ * `1e+16` must reach the HMAC as the sender wrote them. Deduplicate on `id`: a retry
+ * after a lost response carries the same one.
  *
- * @throws WebhookVerificationError when the request is not authentic
+ * `payload` is the body parsed with `JSON.parse`, so integers beyond 2^53 lose precision
+ * there; `body` holds them exactly.
+ *
+ * @throws WebhookVerificationError when the request is not authentic (`reason`
+ * `"invalid_body"` when the body is not JSON: trailing text, a syntax error, a key
+ * repeated in one object when only the canonical form matches)
  *
  * @example
  * ```ts
@@ -116,11 +124,22 @@ export async function verifyWebhookRequest(
         `missing ${headerName} header (and no Standard Webhooks headers): the request is not signed`,
       );
     }
-    if (!verifyAny(secrets, raw, signature) && !verifyCanonical(secrets, body, signature)) {
-      throw new WebhookVerificationError(
-        "invalid_signature",
-        `${headerName} does not match: the body was changed, or it was signed with a secret you did not pass`,
-      );
+    if (!signedByAny(secrets, raw, signature)) {
+      let canonical: string;
+      try {
+        canonical = canonicalJsonFromText(raw);
+      } catch (error) {
+        throw new WebhookVerificationError(
+          "invalid_body",
+          `${headerName} does not match the exact body, which has no canonical form to check instead: ${(error as Error).message}`,
+        );
+      }
+      if (!signedByAny(secrets, Buffer.from(canonical, "utf8"), signature)) {
+        throw new WebhookVerificationError(
+          "invalid_signature",
+          `${headerName} does not match: the body was changed, or it was signed with a secret you did not pass`,
+        );
+      }
     }
     used = "hmac";
   }
@@ -128,8 +147,11 @@ export async function verifyWebhookRequest(
   let payload: JsonValue;
   try {
     payload = JSON.parse(body) as JsonValue;
-  } catch {
-    throw new WebhookVerificationError("invalid_body", "the signed body is not JSON");
+  } catch (error) {
+    throw new WebhookVerificationError(
+      "invalid_body",
+      `the signed body is not JSON: ${(error as Error).message}`,
+    );
   }
   const eventId = headerValue(headers, "x-event-id") ?? null;
   const attemptText = headerValue(headers, "x-attempt");
@@ -144,14 +166,6 @@ export async function verifyWebhookRequest(
     attempt,
     timestamp,
   };
-}
-
-function verifyCanonical(secrets: string[], body: string, signature: string): boolean {
-  try {
-    return verifyAny(secrets, canonicalJson(JSON.parse(body)), signature);
-  } catch {
-    return false;
-  }
 }
 
 function isFetchLike(request: unknown): request is FetchLikeRequest {
