@@ -62,6 +62,12 @@ function have(bin) {
   return spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
 }
 
+/** The system python3 (not a pyenv or venv one) with redis-py importable. */
+export const SYSTEM_PYTHON = "/usr/bin/python3";
+function haveSystemPythonRedis() {
+  return spawnSync(SYSTEM_PYTHON, ["-c", "import redis, json"], { stdio: "ignore" }).status === 0;
+}
+
 function havePostgres() {
   if (process.env.PG_BIN_DIR || have("initdb")) return true;
   try {
@@ -84,6 +90,9 @@ export function ensureServerPackages() {
   if (!have("redis-server")) missing.push("redis-server");
   if (!have("redis-cli")) missing.push("redis-tools");
   if (!havePostgres()) missing.push("postgresql");
+  // Interop tests run a Python producer and consumer (svc-infra's wire format) with
+  // Debian's python3 and redis-py; webhook tests compare with CPython's json module.
+  if (!haveSystemPythonRedis()) missing.push("python3", "python3-redis");
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   const sudo = !isRoot && have("sudo") && spawnSync("sudo", ["-n", "true"]).status === 0;
@@ -102,7 +111,8 @@ export function ensureServerPackages() {
   console.error(
     `\n✖ The tests need real servers, and these are missing: ${missing.join(", ")}.\n` +
       `  Debian/Ubuntu: sudo apt-get install -y ${missing.join(" ")}\n` +
-      "  macOS: brew install redis postgresql@15 (and put initdb on PATH, or set PG_BIN_DIR)\n" +
+      "  macOS: brew install redis postgresql@15 (and put initdb on PATH, or set PG_BIN_DIR),\n" +
+      "  and a python3 at /usr/bin/python3 with redis-py (pip install redis)\n" +
       "  Then run `npm test` again. No test is skipped for want of a server.",
   );
   process.exit(1);
