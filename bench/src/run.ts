@@ -9,7 +9,7 @@
  *   pnpm bench --runs 5 --n 50000 --only process-c50,latency --no-write
  */
 import { execFileSync, spawn } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -92,8 +92,6 @@ async function bundleScenario(): Promise<void> {
     external: ["bullmq", "bee-queue", "ioredis"],
     logLevel: "warning",
   });
-  // RedisJobQueue reads its Lua scripts next to its module: ./lua/*.lua.
-  cpSync(join(repoRoot, "packages/redis/src/lua"), join(buildDir, "lua"), { recursive: true });
 }
 
 function startChild(spec: ScenarioSpec, pinned: boolean): Child {

@@ -1,4 +1,9 @@
 export {
+  type DiscoverRedisQueuePrefixesClient,
+  discoverRedisQueuePrefixes,
+  type RedisScanNode,
+} from "./discover-redis-queue-prefixes.js";
+export {
   RedisJobQueue,
   type RedisJobQueueClient,
   type RedisJobQueueOptions,

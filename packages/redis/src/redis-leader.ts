@@ -8,6 +8,7 @@ import {
   systemClock,
   validateSeconds,
 } from "@svc-jobs/core";
+import { assertIoredisClient } from "./assert-ioredis-client.js";
 import { type DefinesCommands, defineLeaderCommands, type LeaderCommands } from "./scripts.js";
 
 /**
@@ -78,16 +79,7 @@ export class RedisLeader implements Leader {
   #leaseUntil = 0;
 
   constructor(client: RedisLeaderClient, options: RedisLeaderOptions = {}) {
-    if (
-      client === null ||
-      typeof client !== "object" ||
-      typeof client.defineCommand !== "function"
-    ) {
-      throw new JobValidationError(
-        "client",
-        "RedisLeader needs an ioredis client (new Redis(url) or new Cluster(nodes)) as its first argument",
-      );
-    }
+    assertIoredisClient(client, "RedisLeader");
     const key = options.key ?? "jobs:leader";
     if (typeof key !== "string" || key.length === 0) {
       throw new JobValidationError(

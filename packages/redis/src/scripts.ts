@@ -9,17 +9,21 @@ export interface DefinesCommands {
   defineCommand(name: string, definition: { lua: string; numberOfKeys: number }): void;
 }
 
-/** Internal: the client methods `defineQueueCommands` adds (ioredis `defineCommand`). */
+/**
+ * Internal: the client methods `defineQueueCommands` adds (ioredis `defineCommand`), KEYS
+ * first, then ARGV, as each script's header in src/lua/ lists them. `QueueScripts` is
+ * the typed way to call them.
+ */
 export interface QueueCommands {
-  svcJobsEnqueue(...args: string[]): Promise<(string | (string | null)[])[]>;
-  svcJobsReserve(...args: string[]): Promise<[string, ...(string | null)[][]]>;
+  svcJobsEnqueue(...args: string[]): Promise<(string | string[])[]>;
+  svcJobsReserve(...args: string[]): Promise<[string, ...string[][]]>;
   svcJobsAck(...args: string[]): Promise<number>;
   svcJobsFail(...args: string[]): Promise<number>;
   svcJobsRelease(...args: string[]): Promise<number>;
   svcJobsExtendVisibility(...args: string[]): Promise<number>;
   svcJobsStats(...args: string[]): Promise<number[]>;
   svcJobsHousekeep(...args: string[]): Promise<number[]>;
-  svcJobsDlqList(...args: string[]): Promise<[number, ...(string | null)[][]]>;
+  svcJobsDlqList(...args: string[]): Promise<[number, ...string[][]]>;
   svcJobsDlqRequeue(...args: string[]): Promise<number>;
   svcJobsDlqPurge(...args: string[]): Promise<number>;
 }

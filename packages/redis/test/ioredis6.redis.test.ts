@@ -4,6 +4,8 @@
 import { ManualClock } from "@svc-jobs/core";
 import { testJobQueue } from "@svc-jobs/core/testing";
 import {
+  type DiscoverRedisQueuePrefixesClient,
+  discoverRedisQueuePrefixes,
   RedisJobQueue,
   type RedisJobQueueClient,
   RedisLeader,
@@ -45,6 +47,8 @@ it("runs on ioredis 6", () => {
   expectTypeOf<Cluster>().toExtend<RedisJobQueueClient>();
   expectTypeOf<Redis>().toExtend<RedisLeaderClient>();
   expectTypeOf<Cluster>().toExtend<RedisLeaderClient>();
+  expectTypeOf<Redis>().toExtend<DiscoverRedisQueuePrefixesClient>();
+  expectTypeOf<Cluster>().toExtend<DiscoverRedisQueuePrefixesClient>();
 });
 
 testJobQueue({
@@ -118,6 +122,7 @@ describe("RedisJobQueue on an ioredis 6 Cluster", () => {
       expect(got?.id).toBe(job.id);
       await queue.ack(got!);
       expect(await queue.stats()).toMatchObject({ ready: 0, processing: 0, delayed: 0, dlq: 0 });
+      expect(await discoverRedisQueuePrefixes(clusterClient)).toContain(prefix);
 
       const leader = new RedisLeader(clusterClient, { key: `${prefix}:leader` });
       expect(await leader.acquire()).toBe(true);

@@ -1,8 +1,9 @@
-import { ManualClock, PayloadTooLargeError } from "@svc-jobs/core";
+import { ConfigError, InMemoryJobQueue, ManualClock, PayloadTooLargeError } from "@svc-jobs/core";
 import { RedisJobQueue } from "@svc-jobs/redis";
 import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { enqueue as enqueueScript } from "../src/lua/scripts.generated.js";
 import { prefixTracker } from "./fixtures/delete-keys.js";
 
 const prefixes = prefixTracker(uniquePrefix);
@@ -81,6 +82,132 @@ describe("key layout (runbook compatibility)", () => {
     const keys = await client.keys(`${p}*`);
     expect(keys.every((k) => k.startsWith(`${p}:`))).toBe(true);
     expect(await client.keys(`${p}:job:*`)).toHaveLength(3);
+  });
+
+  it("writes every job hash with the same fields in the same order, whatever its options", async () => {
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const p = prefixes.prefix("order");
+    const queue = new RedisJobQueue(client, { prefix: p, clock });
+    const plain = await queue.enqueue("plain", { a: 1 });
+    const full = await queue.enqueue(
+      "full",
+      { b: [1, "x"] },
+      { delaySeconds: 1.5, maxAttempts: 2, backoffSeconds: 0.25, dedupeKey: "order:seq" },
+    );
+    const [many] = await queue.enqueueMany([
+      { name: "many", payload: {}, opts: { maxAttempts: 9 } },
+    ]);
+    const order = [
+      "id",
+      "name",
+      "payload",
+      "available_at",
+      "attempts",
+      "max_attempts",
+      "backoff_seconds",
+      "last_error",
+    ];
+    for (const job of [plain, full, many!]) {
+      // redis-cli hgetall lists the fields in the order they were first written.
+      expect(Object.keys(await client.hgetall(`${p}:job:${job.id}`))).toEqual(order);
+    }
+    expect(await client.hgetall(`${p}:job:${full.id}`)).toEqual({
+      id: full.id,
+      name: "full",
+      payload: '{"b":[1,"x"]}',
+      available_at: String(clock.now() + 1500),
+      attempts: "0",
+      max_attempts: "2",
+      backoff_seconds: "0.25",
+      last_error: "",
+    });
+    expect(full.availableAt.getTime()).toBe(clock.now() + 1500);
+    expect(await client.zscore(`${p}:delayed`, full.id)).toBe(String(clock.now() + 1500));
+    expect(await client.get(`${p}:dedupe:order:seq`)).toBe(
+      `${clock.now() + 24 * 3600 * 1000}:${full.id}`,
+    );
+    expect(await client.hget(`${p}:job:${many!.id}`, "max_attempts")).toBe("9");
+  });
+
+  it("the enqueue script writes the fields it is named, refusing unknown ones before writing", async () => {
+    const p = prefixes.prefix("columns");
+    const keys = ["ready", "delayed", "seq", "wake"].map((k) => `${p}:${k}`);
+    // The hash's fields with their defaults, then the named columns, then a row per job.
+    const defaults = ["name", "", "payload", "", "attempts", "0"];
+    const run = (columns: string[], ...rows: string[][]) =>
+      client.eval(
+        enqueueScript.lua,
+        4,
+        ...keys,
+        p,
+        "1000",
+        "",
+        "0",
+        "1000",
+        String(defaults.length / 2),
+        ...defaults,
+        String(columns.length),
+        ...columns,
+        ...rows.flat(),
+      );
+    await expect(run(["name", "payload", "priority"], ["x", "{}", "1"])).rejects.toThrow(
+      /unknown field priority/,
+    );
+    expect(await client.keys(`${p}:*`)).toEqual([]);
+    await expect(
+      run(["name", "payload", "attempts"], ["x", "{}", ""], ["y", "[]", "3"]),
+    ).resolves.toEqual(["r", "1", "2"]);
+    expect(await client.hgetall(`${p}:job:1`)).toEqual({
+      id: "1",
+      name: "x",
+      payload: "{}",
+      attempts: "0",
+    });
+    expect(await client.hgetall(`${p}:job:2`)).toEqual({
+      id: "2",
+      name: "y",
+      payload: "[]",
+      attempts: "3",
+    });
+    expect(await client.lrange(`${p}:ready`, 0, -1)).toEqual(["2", "1"]);
+  });
+
+  it("a dedupe hit on a completed job answers like the memory backend", async () => {
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const queue = new RedisJobQueue(client, { prefix: prefixes.prefix("dedupe-done"), clock });
+    const memory = new InMemoryJobQueue({ clock });
+    const opts = { dedupeKey: "k", delaySeconds: 30, maxAttempts: 3, backoffSeconds: 7 };
+    for (const q of [queue, memory]) {
+      await q.enqueue("once", {}, { dedupeKey: "k" });
+      await q.ack((await q.reserveNext())!);
+    }
+    clock.advance(60);
+    const again = await queue.enqueue("once", { v: 2 }, opts);
+    expect(again).toEqual(await memory.enqueue("once", { v: 2 }, opts));
+    expect(again.availableAt.getTime()).toBe(clock.now());
+  });
+
+  it("refuses a client that is not an ioredis client with a ConfigError saying what it got", () => {
+    for (const [bad, got] of [
+      [undefined, "got undefined"],
+      [42, "got 42 (a number)"],
+      [
+        "redis://user:secret@localhost:6379",
+        "got a string: to connect to a URL, pass new Redis(url)",
+      ],
+      [new Map(), "got a Map without a defineCommand method"],
+    ] as const) {
+      let error: unknown;
+      try {
+        new RedisJobQueue(bad as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, String(bad)).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toContain("RedisJobQueue needs an ioredis client");
+      expect((error as Error).message).toContain(got);
+      expect((error as Error).message).not.toContain("secret");
+    }
   });
 
   it('defaults to the prefix "jobs"', () => {

@@ -1,4 +1,4 @@
-import { BackendError, JobValidationError, ManualClock } from "@svc-jobs/core";
+import { BackendError, ConfigError, JobValidationError, ManualClock } from "@svc-jobs/core";
 import { RedisLeader } from "@svc-jobs/redis";
 import { startRedis, uniquePrefix, useRedis } from "@svc-jobs/test-servers";
 import { Redis } from "ioredis";
@@ -163,6 +163,29 @@ describe("RedisLeader", () => {
       expect(caught, JSON.stringify(options)).toBeInstanceOf(JobValidationError);
       expect((caught as JobValidationError).field).toBe(field);
     }
-    expect(() => new RedisLeader(undefined as never)).toThrow(JobValidationError);
+  });
+
+  it("refuses a client that is not an ioredis client with a ConfigError saying what it got", () => {
+    for (const [bad, got] of [
+      [undefined, "got undefined"],
+      [null, "got null"],
+      ["redis://localhost:6379", "got a string: to connect to a URL, pass new Redis(url)"],
+      [{ get() {} }, "got an object without a defineCommand method"],
+    ] as const) {
+      const error = catchError(() => new RedisLeader(bad as never));
+      expect(error, String(bad)).toBeInstanceOf(ConfigError);
+      expect(error).toMatchObject({ code: "ERR_CONFIG" });
+      expect((error as Error).message).toContain("RedisLeader needs an ioredis client");
+      expect((error as Error).message).toContain(got);
+    }
   });
 });
+
+function catchError(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}

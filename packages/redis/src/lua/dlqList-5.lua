@@ -16,8 +16,8 @@
     ARGV[6] offset
     ARGV[7] limit (> 0)
 
-  Output: { ids read, job1, job2, ... }, each job its 8 fields (common.lua JOB_FIELDS); ids
-    whose hash is gone are skipped
+  Output: { ids read, job1, job2, ... }, each job its hash as a field/value list (HGETALL);
+    ids whose hash is gone are skipped
 ]]
 -- @include "common"
 
@@ -30,6 +30,7 @@ local offset = tonumber(ARGV[6])
 local ids = redis.call('LRANGE', dlqKey, offset, offset + tonumber(ARGV[7]) - 1)
 local out = { #ids }
 for _, id in ipairs(ids) do
-  if redis.call('EXISTS', jobKey(prefix, id)) == 1 then out[#out + 1] = readJob(prefix, id) end
+  local f = redis.call('HGETALL', jobKey(prefix, id))
+  if #f > 0 then out[#out + 1] = f end
 end
 return reply(out)

@@ -18,8 +18,8 @@
     ARGV[5] housekeeping batch size
     ARGV[6], ARGV[7] last_error of an expired reservation, before and after the attempt number
 
-  Output: { nextDue, job1, job2, ... } where each job is its 8 fields (common.lua JOB_FIELDS)
-    and nextDue (epoch ms) is set only when no job was reserved: when the next delayed job
+  Output: { nextDue, job1, job2, ... } where each job is its hash as a field/value list
+    (HGETALL, attempts already counted) and nextDue (epoch ms) is set only when no job was reserved: when the next delayed job
     or reservation falls due, '' when nothing is pending.
 ]]
 -- @include "common"
@@ -50,11 +50,10 @@ local taken = {}
 if ids then
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    local f = readJob(prefix, id)
+    local f = redis.call('HGETALL', key)
     -- An id whose hash is gone (deleted by hand) is dropped rather than resurrected.
-    if f[1] then
-      redis.call('HINCRBY', key, 'attempts', 1)
-      f[5] = string.format('%d', tonumber(f[5]) + 1)
+    if #f > 0 then
+      setField(f, 'attempts', string.format('%d', redis.call('HINCRBY', key, 'attempts', 1)))
       redis.call('ZADD', vtKey, deadline, id)
       taken[#taken + 1] = id
       out[#out + 1] = f

@@ -30,9 +30,6 @@ export const ack: LuaScript = {
 
 local unpack = unpack or table.unpack
 
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
-
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
@@ -45,9 +42,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)
@@ -154,17 +156,14 @@ export const dlqList: LuaScript = {
     ARGV[6] offset
     ARGV[7] limit (> 0)
 
-  Output: { ids read, job1, job2, ... }, each job its 8 fields (common.lua JOB_FIELDS); ids
-    whose hash is gone are skipped
+  Output: { ids read, job1, job2, ... }, each job its hash as a field/value list (HGETALL);
+    ids whose hash is gone are skipped
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
 -- Times are epoch milliseconds from the queue's clock, passed in as strings and written
 -- back unchanged (or with %.17g), so JavaScript reads the exact same number.
 
 local unpack = unpack or table.unpack
-
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
 
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
@@ -178,9 +177,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)
@@ -265,7 +269,8 @@ local offset = tonumber(ARGV[6])
 local ids = redis.call('LRANGE', dlqKey, offset, offset + tonumber(ARGV[7]) - 1)
 local out = { #ids }
 for _, id in ipairs(ids) do
-  if redis.call('EXISTS', jobKey(prefix, id)) == 1 then out[#out + 1] = readJob(prefix, id) end
+  local f = redis.call('HGETALL', jobKey(prefix, id))
+  if #f > 0 then out[#out + 1] = f end
 end
 return reply(out)
 `,
@@ -291,9 +296,6 @@ export const dlqPurge: LuaScript = {
 
 local unpack = unpack or table.unpack
 
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
-
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
@@ -306,9 +308,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)
@@ -421,9 +428,6 @@ export const dlqRequeue: LuaScript = {
 
 local unpack = unpack or table.unpack
 
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
-
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
@@ -436,9 +440,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)
@@ -538,7 +547,10 @@ return #ids
 export const enqueue: LuaScript = {
   numberOfKeys: 4,
   lua: `--[[
-  Adds one or more jobs, in order, with dedupe and a resend token.
+  Adds one or more jobs, in order, with dedupe and a resend token. Jobs cross by field
+  name: the call names its columns (fields) once, each job gives a value per column, and
+  the script writes whatever fields it is given; it reads only available_at (ready or
+  delayed) and dedupe_key.
 
   Input:
     KEYS[1] ready      LIST
@@ -551,30 +563,27 @@ export const enqueue: LuaScript = {
     ARGV[3] resend token, '' for none: a resent call returns what the first one did
     ARGV[4] token time to live, ms
     ARGV[5] dedupe key time to live, ms (a key holds until now + this)
-    ARGV[6] default max_attempts
-    ARGV[7] default backoff_seconds
-    then 3 per job (the number of jobs is (#ARGV - 7) / 3; new jobs take consecutive ids):
-      name, payload JSON, options
-    options is '' for the defaults (available now, ready, ARGV[6] and ARGV[7], no dedupe
-    key; most jobs), else 'available_at,delayed,max_attempts,backoff_seconds,dedupe key'
-    where delayed is '1' or '0' and the dedupe key (all the text after the fourth comma,
-    commas included) is '' for none.
+    ARGV[6] d, then d field/value pairs: every field of a job's hash (after id) in the
+      order they are written, each with the value a job gets by default
+    then c, then c names: the columns, the fields this call's jobs set (name and payload at
+      least, usually nothing else) and 'dedupe_key' (not a field: the job's dedupe key)
+      when some job has one. A name that is neither is refused before anything is written.
+    then per job (new jobs take consecutive ids): c values, one per column; '' keeps the
+      field's default (no dedupe key for dedupe_key). A job with its own available_at
+      waits in delayed until then, one without is ready now.
 
   Output:
     {'r', first id, count}  every job is new and took the ids first .. first + count - 1
     otherwise one entry per job, in order:
       id string            a new job
-      array of 8 fields    a dedupe hit: the first job's fields (see common.lua JOB_FIELDS)
-      array of 1 (the id)  a dedupe hit whose job already completed
+      field/value array    a dedupe hit: the first job's hash as HGETALL gives it, or
+                           { 'id', id, 'available_at', now } when it already completed
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
 -- Times are epoch milliseconds from the queue's clock, passed in as strings and written
 -- back unchanged (or with %.17g), so JavaScript reads the exact same number.
 
 local unpack = unpack or table.unpack
-
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
 
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
@@ -588,9 +597,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)
@@ -668,12 +682,49 @@ end
 
 local readyKey, delayedKey, seqKey, wakeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix, now = ARGV[1], ARGV[2]
-local HEADER = 7
-local n = (#ARGV - HEADER) / 3
+
+-- The HSET of a new job, reused for every job: id, then every field of the hash (in the
+-- order given) with its default. slot[name] is the index of a field's value in it.
+local hash = { 'id', '' }
+local slot = {}
+local nfields = tonumber(ARGV[6])
+for k = 3, 2 + 2 * nfields, 2 do
+  hash[k], hash[k + 1], slot[ARGV[4 + k]] = ARGV[4 + k], ARGV[5 + k], k + 1
+end
+
+-- The columns: colSlot[c] is where column c goes in the hash (none for dedupe_key).
+local colAt = 7 + 2 * nfields
+local ncols = tonumber(ARGV[colAt])
+if ncols < 1 then return redis.error_reply('ERR enqueue: no columns') end
+local colSlot = {}
+local dedupeCol, dueCol
+for c = 1, ncols do
+  local name = ARGV[colAt + c]
+  if name == 'dedupe_key' then
+    dedupeCol = c
+  elseif slot[name] then
+    colSlot[c] = slot[name]
+    if name == 'available_at' then dueCol = c end
+  else
+    return redis.error_reply('ERR enqueue: unknown field ' .. name)
+  end
+end
+-- Job i's value of column c (i from 0) is ARGV[rows + i * ncols + c].
+local rows = colAt + ncols
+local n = (#ARGV - rows) / ncols
+local anyDedupe = dedupeCol ~= nil
+
+local function dedupeKeyOf(i)
+  local v = ARGV[rows + i * ncols + dedupeCol]
+  if v ~= '' then return v end
+  return nil
+end
 
 local function existing(id)
-  if redis.call('EXISTS', jobKey(prefix, id)) == 1 then return readJob(prefix, id) end
-  return { id }
+  local f = redis.call('HGETALL', jobKey(prefix, id))
+  if #f > 0 then return f end
+  -- It completed: the caller fills in the rest from what it sent, as available now.
+  return { 'id', id, 'available_at', now }
 end
 
 -- What a token recorded: 'r:first:count' (all new) or 'n:id,d:id,...' per job.
@@ -690,24 +741,6 @@ local function replay(seen)
   return reply(out)
 end
 
--- Options of the jobs that have some (most have none): [i] = { available_at, delayed,
--- max_attempts, backoff_seconds, dedupe key }.
-local opts = {}
-local anyDedupe = false
-for i = 0, n - 1 do
-  local o = ARGV[HEADER + i * 3 + 3]
-  if o ~= '' then
-    local c1 = string.find(o, ',', 1, true)
-    local c2 = string.find(o, ',', c1 + 1, true)
-    local c3 = string.find(o, ',', c2 + 1, true)
-    local c4 = string.find(o, ',', c3 + 1, true)
-    local dedupeKey = string.sub(o, c4 + 1)
-    if dedupeKey ~= '' then anyDedupe = true end
-    opts[i] = { string.sub(o, 1, c1 - 1), string.sub(o, c1 + 1, c2 - 1),
-      string.sub(o, c2 + 1, c3 - 1), string.sub(o, c3 + 1, c4 - 1), dedupeKey }
-  end
-end
-
 -- Dedupe hits first, so the new jobs can take consecutive ids from one INCRBY. A later
 -- item with the key of an earlier new item of this call is a hit on that item (hits[i] is
 -- then that item's index, a number, else the hit's id, a string).
@@ -716,8 +749,8 @@ local nhits = 0
 if anyDedupe then
   local firstWithKey = {}
   for i = 0, n - 1 do
-    local dedupeKey = opts[i] and opts[i][5] or ''
-    if dedupeKey ~= '' then
+    local dedupeKey = dedupeKeyOf(i)
+    if dedupeKey then
       local v = redis.call('GET', prefix .. ':dedupe:' .. dedupeKey)
       if v then
         local sep = string.find(v, ':', 1, true)
@@ -776,12 +809,12 @@ local dedupeValue
 if nhits < n and anyDedupe then
   dedupeValue = string.format('%.17g', tonumber(now) + tonumber(ARGV[5])) .. ':'
 end
-local defaultMax, defaultBackoff = ARGV[6], ARGV[7]
+-- One HSET per job: the job's own values over the defaults, so every hash has the same
+-- fields in the same order whatever the job brought.
 local out = {}
 local ready = {}
 local nextId = seq
 for i = 0, n - 1 do
-  local b = HEADER + i * 3
   local hit = hits[i]
   if hit then
     if type(hit) == 'number' then hit = idOf[hit] end
@@ -791,25 +824,26 @@ for i = 0, n - 1 do
     nextId = nextId + 1
     local id = string.format('%d', nextId)
     idOf[i] = id
-    local o = opts[i]
-    if o == nil then
-      redis.call('HSET', prefix .. ':job:' .. id, 'id', id, 'name', ARGV[b + 1],
-        'payload', ARGV[b + 2], 'available_at', now, 'attempts', '0',
-        'max_attempts', defaultMax, 'backoff_seconds', defaultBackoff, 'last_error', '')
-      ready[#ready + 1] = id
+    local row = rows + i * ncols
+    for c = 1, ncols do
+      local s = colSlot[c]
+      if s and ARGV[row + c] ~= '' then hash[s] = ARGV[row + c] end
+    end
+    hash[2] = id
+    redis.call('HSET', prefix .. ':job:' .. id, unpack(hash))
+    -- Back to the defaults for the next job.
+    for c = 1, ncols do
+      local s = colSlot[c]
+      if s then hash[s] = ARGV[4 + s] end
+    end
+    if dueCol and ARGV[row + dueCol] ~= '' then
+      redis.call('ZADD', delayedKey, ARGV[row + dueCol], id)
     else
-      local availableAt = o[1]
-      redis.call('HSET', prefix .. ':job:' .. id, 'id', id, 'name', ARGV[b + 1],
-        'payload', ARGV[b + 2], 'available_at', availableAt, 'attempts', '0',
-        'max_attempts', o[3], 'backoff_seconds', o[4], 'last_error', '')
-      if o[2] == '1' then
-        redis.call('ZADD', delayedKey, availableAt, id)
-      else
-        ready[#ready + 1] = id
-      end
-      if o[5] ~= '' then
-        redis.call('SET', prefix .. ':dedupe:' .. o[5], dedupeValue .. id, 'PX', ARGV[5])
-      end
+      ready[#ready + 1] = id
+    end
+    local dedupeKey = anyDedupe and dedupeKeyOf(i)
+    if dedupeKey then
+      redis.call('SET', prefix .. ':dedupe:' .. dedupeKey, dedupeValue .. id, 'PX', ARGV[5])
     end
     out[i + 1] = id
   end
@@ -846,9 +880,6 @@ export const extendVisibility: LuaScript = {
 
 local unpack = unpack or table.unpack
 
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
-
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
@@ -861,9 +892,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)
@@ -982,9 +1018,6 @@ export const fail: LuaScript = {
 
 local unpack = unpack or table.unpack
 
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
-
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
@@ -997,9 +1030,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)
@@ -1143,9 +1181,6 @@ export const housekeep: LuaScript = {
 
 local unpack = unpack or table.unpack
 
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
-
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
@@ -1158,9 +1193,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)
@@ -1320,9 +1360,6 @@ export const release: LuaScript = {
 
 local unpack = unpack or table.unpack
 
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
-
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
@@ -1335,9 +1372,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)
@@ -1452,8 +1494,8 @@ export const reserve: LuaScript = {
     ARGV[5] housekeeping batch size
     ARGV[6], ARGV[7] last_error of an expired reservation, before and after the attempt number
 
-  Output: { nextDue, job1, job2, ... } where each job is its 8 fields (common.lua JOB_FIELDS)
-    and nextDue (epoch ms) is set only when no job was reserved: when the next delayed job
+  Output: { nextDue, job1, job2, ... } where each job is its hash as a field/value list
+    (HGETALL, attempts already counted) and nextDue (epoch ms) is set only when no job was reserved: when the next delayed job
     or reservation falls due, '' when nothing is pending.
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
@@ -1461,9 +1503,6 @@ export const reserve: LuaScript = {
 -- back unchanged (or with %.17g), so JavaScript reads the exact same number.
 
 local unpack = unpack or table.unpack
-
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
 
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
@@ -1477,9 +1516,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)
@@ -1581,11 +1625,10 @@ local taken = {}
 if ids then
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    local f = readJob(prefix, id)
+    local f = redis.call('HGETALL', key)
     -- An id whose hash is gone (deleted by hand) is dropped rather than resurrected.
-    if f[1] then
-      redis.call('HINCRBY', key, 'attempts', 1)
-      f[5] = string.format('%d', tonumber(f[5]) + 1)
+    if #f > 0 then
+      setField(f, 'attempts', string.format('%d', redis.call('HINCRBY', key, 'attempts', 1)))
       redis.call('ZADD', vtKey, deadline, id)
       taken[#taken + 1] = id
       out[#out + 1] = f
@@ -1631,9 +1674,6 @@ export const stats: LuaScript = {
 
 local unpack = unpack or table.unpack
 
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
-
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
@@ -1646,9 +1686,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)

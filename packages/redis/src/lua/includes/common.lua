@@ -4,9 +4,6 @@
 
 local unpack = unpack or table.unpack
 
-local JOB_FIELDS = { 'id', 'name', 'payload', 'available_at', 'attempts', 'max_attempts',
-  'backoff_seconds', 'last_error' }
-
 -- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
@@ -19,9 +16,14 @@ local function jobKey(prefix, id)
   return prefix .. ':job:' .. id
 end
 
--- The job's fields in JOB_FIELDS order (check that the job exists first).
-local function readJob(prefix, id)
-  return redis.call('HMGET', jobKey(prefix, id), unpack(JOB_FIELDS))
+-- Sets `name` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
 end
 
 local function wake(wakeKey, n)

@@ -1,6 +1,7 @@
-// Throughput of RedisJobQueue on a local redis-server it starts itself. Not a test: it
-// prints a table and gates nothing. Run: pnpm --filter @svc-jobs/redis bench
-// Set BENCH_SCALE=0.2 for a quick run.
+// Throughput of RedisJobQueue alone, in one process, on a local redis-server it starts
+// itself: a quick check of the Redis backend while working on it (run.ts compares
+// libraries). Not a test: it prints a table and gates nothing.
+// Run: pnpm --filter @svc-jobs/bench bench:redis   (BENCH_SCALE=0.2 for a quick run)
 import { execFileSync } from "node:child_process";
 import { WorkerRunner } from "@svc-jobs/core";
 import { RedisJobQueue } from "@svc-jobs/redis";

@@ -1,0 +1,262 @@
+import { randomUUID } from "node:crypto";
+import {
+  BackendError,
+  DEDUPE_TTL_SECONDS,
+  type QueueStats,
+  type RetryStrategy,
+  visibilityExpiredMessage,
+} from "@svc-jobs/core";
+import type { JobFields, NewJobTable } from "./job-hash.js";
+import type { QueueKeys } from "./queue-keys.js";
+import { type DefinesCommands, defineQueueCommands, type QueueCommands } from "./scripts.js";
+
+/** Options of {@link QueueScripts}: what every call of a queue passes alike. */
+export interface QueueScriptsOptions {
+  /** Expired reservations and due delayed jobs handled per reserve or DLQ listing. */
+  housekeepingBatch: number;
+  /** The queue's retry strategy, for the fail script's backoff. */
+  retry: RetryStrategy;
+  /** Random numbers in [0, 1) for the retry jitter. */
+  random: () => number;
+  /** How long Redis remembers an enqueue's resend token, in ms; 0 sends none. */
+  enqueueTokenTtlMs: number;
+}
+
+/** An enqueue's reply per job: the new job's id, or a dedupe hit's hash fields. */
+export type EnqueueResult = string | JobFields;
+
+// Lua builds last_error of an expiry from these halves, so the text stays core's.
+const [EXPIRED_PRE, EXPIRED_POST] = (() => {
+  const probe = 987654321;
+  const text = visibilityExpiredMessage(probe);
+  const at = text.indexOf(String(probe));
+  return [text.slice(0, at), text.slice(at + String(probe).length)];
+})();
+
+const DEDUPE_TTL_MS_TEXT = String(DEDUPE_TTL_SECONDS * 1000);
+
+/**
+ * Internal: the queue's Lua scripts (src/lua/), one typed method each, bound to one
+ * queue. The KEYS, the key prefix and the arguments that never change for the queue are
+ * fixed here once; a call passes only what varies, as numbers and strings, and gets the
+ * script's reply in a typed shape. Jobs travel by field name (see job-hash.ts).
+ */
+export class QueueScripts {
+  readonly #client: QueueCommands;
+  // Per script: its KEYS followed by the key prefix (ARGV[1]).
+  readonly #enqueue: readonly string[];
+  readonly #reserve: readonly string[];
+  readonly #ack: readonly string[];
+  readonly #fail: readonly string[];
+  readonly #release: readonly string[];
+  readonly #extendVisibility: readonly string[];
+  readonly #stats: readonly string[];
+  readonly #housekeep: readonly string[];
+  readonly #dlqList: readonly string[];
+  readonly #dlqRequeue: readonly string[];
+  readonly #dlqPurge: readonly string[];
+  readonly #batch: string;
+  readonly #retryArgs: readonly string[];
+  readonly #jitter: boolean;
+  readonly #random: () => number;
+  readonly #tokenTtlMs: number;
+  readonly #tokenTtlText: string;
+
+  constructor(client: DefinesCommands, keys: QueueKeys, options: QueueScriptsOptions) {
+    this.#client = defineQueueCommands(client);
+    const { ready, processing, processingVt: vt, delayed, seq, dlq, wake } = keys;
+    const p = keys.scriptPrefix;
+    this.#enqueue = [ready, delayed, seq, wake, p];
+    this.#reserve = [ready, processing, vt, delayed, dlq, wake, p];
+    this.#ack = [processing, vt, p];
+    this.#fail = [processing, vt, ready, delayed, dlq, wake, p];
+    this.#release = [processing, vt, ready, wake, p];
+    this.#extendVisibility = [vt, p];
+    this.#stats = [ready, processing, vt, delayed, dlq, p];
+    this.#housekeep = [ready, processing, vt, delayed, dlq, wake, p];
+    this.#dlqList = [ready, processing, vt, delayed, dlq, p];
+    this.#dlqRequeue = [dlq, ready, wake, p];
+    this.#dlqPurge = [dlq, p];
+    this.#batch = String(options.housekeepingBatch);
+    const retry = options.retry;
+    this.#jitter = retry.kind !== "linear";
+    this.#retryArgs =
+      retry.kind === "linear"
+        ? ["linear", "1", "0", "0"]
+        : [
+            "exponential",
+            String(retry.factor ?? 2),
+            String(retry.maxSeconds ?? 3600),
+            String(retry.jitter ?? 0.2),
+          ];
+    this.#random = options.random;
+    this.#tokenTtlMs = options.enqueueTokenTtlMs;
+    this.#tokenTtlText = String(options.enqueueTokenTtlMs);
+  }
+
+  /**
+   * enqueue-4.lua: adds the jobs of `table` in order, each its own values over `defaults`
+   * (the hash's fields in write order with their defaults). Resolves to one entry per job.
+   */
+  async enqueue(
+    now: number,
+    defaults: readonly string[],
+    table: NewJobTable,
+  ): Promise<EnqueueResult[]> {
+    const { columns, rows } = table;
+    const args = [
+      ...this.#enqueue,
+      String(now),
+      this.#tokenTtlMs > 0 ? randomUUID() : "",
+      this.#tokenTtlText,
+      DEDUPE_TTL_MS_TEXT,
+      String(defaults.length / 2),
+      ...defaults,
+      String(columns.length),
+      ...columns,
+    ];
+    for (const row of rows) for (const value of row) args.push(value);
+    const reply = await this.#client.svcJobsEnqueue(...args);
+    if (reply[0] === "r") {
+      // Every job is new, with consecutive ids.
+      const first = Number(reply[1]);
+      if (!Number.isSafeInteger(first) || Number(reply[2]) !== rows.length) {
+        throw unexpected("enqueue", reply);
+      }
+      return rows.map((_, i) => String(first + i));
+    }
+    if (reply.length !== rows.length) throw unexpected("enqueue", reply);
+    for (const entry of reply) {
+      if (typeof entry !== "string" && !Array.isArray(entry)) throw unexpected("enqueue", entry);
+    }
+    return reply;
+  }
+
+  /**
+   * reserve-6.lua: reserves up to `count` due jobs until `deadline`, after housekeeping.
+   * `nextDue` (epoch ms) is set only when none was due: when the next one falls due.
+   */
+  async reserve(
+    now: number,
+    deadline: number,
+    count: number,
+  ): Promise<{ jobs: JobFields[]; nextDue: number | null }> {
+    const [head, ...jobs] = await this.#client.svcJobsReserve(
+      ...this.#reserve,
+      String(now),
+      String(deadline),
+      String(count),
+      this.#batch,
+      EXPIRED_PRE,
+      EXPIRED_POST,
+    );
+    return { jobs, nextDue: typeof head === "string" && head !== "" ? Number(head) : null };
+  }
+
+  /** ack-2.lua: true when the reservation (of attempt `attempts`, '' for any) was acked. */
+  async ack(id: string, attempts: string): Promise<boolean> {
+    return Number(await this.#client.svcJobsAck(...this.#ack, id, attempts)) > 0;
+  }
+
+  /** fail-6.lua: 0 when fenced off, 1 when scheduled for a retry, 2 when moved to the DLQ. */
+  async fail(id: string, attempts: string, now: number, error: string): Promise<number> {
+    return Number(
+      await this.#client.svcJobsFail(
+        ...this.#fail,
+        id,
+        attempts,
+        String(now),
+        error,
+        ...this.#retryArgs,
+        String(this.#jitter ? this.#random() : 0),
+      ),
+    );
+  }
+
+  /** release-4.lua: true when the job went back to the front of ready. */
+  async release(id: string, attempts: string): Promise<boolean> {
+    return Number(await this.#client.svcJobsRelease(...this.#release, id, attempts)) > 0;
+  }
+
+  /** extendVisibility-1.lua: true when the reservation's deadline moved to `deadline`. */
+  async extendVisibility(id: string, attempts: string, deadline: number): Promise<boolean> {
+    const n = await this.#client.svcJobsExtendVisibility(
+      ...this.#extendVisibility,
+      id,
+      attempts,
+      String(deadline),
+    );
+    return Number(n) > 0;
+  }
+
+  /** stats-5.lua: the counts by state, after housekeeping at most `batch` of each kind. */
+  async stats(now: number, batch: number): Promise<QueueStats> {
+    const [ready, delayed, processing, dlq] = await this.#client.svcJobsStats(
+      ...this.#stats,
+      String(now),
+      String(batch),
+      EXPIRED_PRE,
+      EXPIRED_POST,
+    );
+    return {
+      ready: Number(ready),
+      delayed: Number(delayed),
+      processing: Number(processing),
+      dlq: Number(dlq),
+    };
+  }
+
+  /** housekeep-6.lua: requeues up to `batch` expired reservations and promotes up to `batch` due jobs. */
+  async housekeep(now: number, batch: number): Promise<{ requeued: number; promoted: number }> {
+    const [requeued, promoted] = await this.#client.svcJobsHousekeep(
+      ...this.#housekeep,
+      String(now),
+      String(batch),
+      EXPIRED_PRE,
+      EXPIRED_POST,
+    );
+    return { requeued: Number(requeued), promoted: Number(promoted) };
+  }
+
+  /** dlqList-5.lua: up to `limit` dead jobs from `offset`, and how many ids were read. */
+  async dlqList(
+    now: number,
+    offset: number,
+    limit: number,
+  ): Promise<{ read: number; jobs: JobFields[] }> {
+    const [read, ...jobs] = await this.#client.svcJobsDlqList(
+      ...this.#dlqList,
+      String(now),
+      this.#batch,
+      EXPIRED_PRE,
+      EXPIRED_POST,
+      String(offset),
+      String(limit),
+    );
+    return { read: Number(read), jobs };
+  }
+
+  /** dlqRequeue-3.lua: moves dead job `id` back to ready; false when it is not in the DLQ. */
+  async dlqRequeueOne(now: number, id: string): Promise<boolean> {
+    const n = await this.#client.svcJobsDlqRequeue(...this.#dlqRequeue, String(now), id, "0");
+    return Number(n) > 0;
+  }
+
+  /** dlqRequeue-3.lua: moves the oldest `batch` dead jobs back to ready; how many moved. */
+  async dlqRequeueOldest(now: number, batch: number): Promise<number> {
+    return Number(
+      await this.#client.svcJobsDlqRequeue(...this.#dlqRequeue, String(now), "", String(batch)),
+    );
+  }
+
+  /** dlqPurge-1.lua: deletes the oldest `batch` dead jobs; how many went. */
+  async dlqPurge(batch: number): Promise<number> {
+    return Number(await this.#client.svcJobsDlqPurge(...this.#dlqPurge, String(batch)));
+  }
+}
+
+function unexpected(script: string, reply: unknown): BackendError {
+  return new BackendError(
+    `Redis ${script} returned an unexpected reply: ${JSON.stringify(reply)}; check that the server is Redis (or a compatible server with Lua scripting)`,
+  );
+}
