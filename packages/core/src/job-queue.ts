@@ -66,7 +66,8 @@ export interface DeadLetterQueue {
 /**
  * A job queue backend. Every backend passes the conformance suite in
  * `@svc-jobs/core/testing`, so code written against this interface behaves the same
- * on the in-memory queue and on Redis.
+ * on the in-memory queue and on Redis. The semantics of every method are in the
+ * repository's docs/contract.md.
  */
 export interface JobQueue {
   /** The visibility timeout of reservations, in seconds. Workers extend long jobs before it ends. */

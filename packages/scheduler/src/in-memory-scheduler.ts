@@ -27,7 +27,7 @@ export interface TaskContext {
 /** A scheduled function, sync or async. Its return value is ignored; a throw is logged. */
 export type TaskFunction = (context: TaskContext) => unknown;
 
-/** Options of {@link InMemoryScheduler.addTask}. */
+/** Options of {@link Scheduler.addTask}. */
 export interface AddTaskOptions {
   /**
    * Fall due at whole multiples of the interval since the Unix epoch (every 300 s:
@@ -39,13 +39,13 @@ export interface AddTaskOptions {
   aligned?: boolean;
 }
 
-/** Options of {@link InMemoryScheduler.addCron}. */
+/** Options of {@link Scheduler.addCron}. */
 export interface AddCronOptions {
   /** IANA time zone the expression is read in. @default the process's local zone */
   timezone?: string;
 }
 
-/** Options of {@link InMemoryScheduler.addJob}: one of `intervalSeconds` or `cron`. */
+/** Options of {@link Scheduler.addJob}: one of `intervalSeconds` or `cron`. */
 export interface AddJobOptions {
   /** Enqueue every this many seconds (fractions allowed); the first one interval after adding. */
   intervalSeconds?: number;
@@ -67,8 +67,8 @@ export interface AddJobOptions {
   enqueueOptions?: EnqueueOptions;
 }
 
-/** Options of {@link InMemoryScheduler}. */
-export interface InMemorySchedulerOptions {
+/** Options of {@link Scheduler}. */
+export interface SchedulerOptions {
   /**
    * The longest `run()` sleeps between checks, in seconds. `run()` wakes at each
    * task's due time anyway, so tasks normally fire within milliseconds; this bounds
@@ -129,9 +129,11 @@ const JOB_OPTION_HINTS: Record<string, string> = {
 };
 
 /**
- * Runs periodic work in this process: interval tasks, cron tasks, and tasks that
- * enqueue a job. Time comes from the injectable clock: `tick()` fires every task
- * whose due time has come, and `run()` calls it in a loop until `stop()`.
+ * Runs periodic work: interval tasks, cron tasks, and tasks that enqueue a job. Each
+ * process keeps its own schedule; with a `leader` (for example `RedisLeader`) many
+ * replicas share the work and only the leader fires. Time comes from the injectable
+ * clock: `tick()` fires every task whose due time has come, and `run()` calls it in a
+ * loop until `stop()`.
  *
  * - A task that throws is logged and runs again at its next time; it never stops the
  *   loop nor keeps other due tasks from firing.
@@ -146,7 +148,7 @@ const JOB_OPTION_HINTS: Record<string, string> = {
  *
  * @example
  * ```ts
- * const scheduler = new InMemoryScheduler();
+ * const scheduler = new Scheduler();
  * await scheduler.addTask("cleanup_sessions", 300, () => db.deleteExpiredSessions());
  * await scheduler.addCron("daily_digest", "0 8 * * *", sendDigest, { timezone: "Europe/Berlin" });
  * await scheduler.addJob("outbox", { intervalSeconds: 5, queue, jobName: "outbox.tick" });
@@ -154,7 +156,7 @@ const JOB_OPTION_HINTS: Record<string, string> = {
  * await scheduler.run(); // settles after stop(), once running tasks have finished
  * ```
  */
-export class InMemoryScheduler {
+export class Scheduler {
   /** The longest sleep of `run()` between ticks, in seconds. */
   readonly tickIntervalSeconds: number;
 
@@ -173,12 +175,12 @@ export class InMemoryScheduler {
   #wake: (() => void) | undefined;
   #leading: boolean | undefined;
 
-  constructor(options: InMemorySchedulerOptions = {}) {
+  constructor(options: SchedulerOptions = {}) {
     const tick = options.tickIntervalSeconds ?? 60;
     if (typeof tick !== "number" || !Number.isFinite(tick) || tick <= 0) {
       throw new ScheduleConfigError(
         "tickIntervalSeconds",
-        `InMemoryScheduler: tickIntervalSeconds must be a finite number of seconds > 0, got ${describeValue(tick)}`,
+        `Scheduler: tickIntervalSeconds must be a finite number of seconds > 0, got ${describeValue(tick)}`,
       );
     }
     const leader = options.leader;
@@ -191,7 +193,7 @@ export class InMemoryScheduler {
     ) {
       throw new ScheduleConfigError(
         "leader",
-        "InMemoryScheduler: leader must implement Leader (acquire, isLeader, release), e.g. new RedisLeader(redis)",
+        "Scheduler: leader must implement Leader (acquire, isLeader, release), e.g. new RedisLeader(redis)",
       );
     }
     this.tickIntervalSeconds = tick;
@@ -554,6 +556,23 @@ export class InMemoryScheduler {
     });
   }
 }
+
+/**
+ * The former name of {@link Scheduler}, from when it had no leader: the same class.
+ * @deprecated Use `Scheduler`; this alias will be removed in a future major version.
+ */
+export const InMemoryScheduler = Scheduler;
+/**
+ * The former name of {@link Scheduler}.
+ * @deprecated Use `Scheduler`; this alias will be removed in a future major version.
+ */
+export type InMemoryScheduler = Scheduler;
+
+/**
+ * The former name of {@link SchedulerOptions}.
+ * @deprecated Use `SchedulerOptions`; this alias will be removed in a future major version.
+ */
+export type InMemorySchedulerOptions = SchedulerOptions;
 
 /** Resolves like `promise`, or to `undefined` as soon as `signal` fires. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {

@@ -5,6 +5,8 @@ export {
   type AddTaskOptions,
   InMemoryScheduler,
   type InMemorySchedulerOptions,
+  Scheduler,
+  type SchedulerOptions,
   type TaskContext,
   type TaskFunction,
 } from "./in-memory-scheduler.js";

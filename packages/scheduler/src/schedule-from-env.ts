@@ -4,7 +4,7 @@ import { pathToFileURL } from "node:url";
 import { type JobQueue, type JsonObject, serializePayload, validateJobName } from "@svc-jobs/core";
 import { parseCron } from "./cron-schedule.js";
 import { describeValue } from "./describe-value.js";
-import type { InMemoryScheduler, TaskFunction } from "./in-memory-scheduler.js";
+import type { Scheduler, TaskFunction } from "./in-memory-scheduler.js";
 import { ScheduleConfigError } from "./schedule-config-error.js";
 
 /** Options of {@link scheduleFromEnv}. */
@@ -99,13 +99,13 @@ const EXPORT_NAME = /^[A-Za-z_$][\w$]*$/;
  * ```ts
  * // JOBS_SCHEDULE_JSON='[{"name":"cleanup","interval_seconds":300,"target":"./dist/tasks.js:cleanup"},
  * //                      {"name":"digest","cron":"0 8 * * *","timezone":"UTC","job_name":"send_digest"}]'
- * const scheduler = new InMemoryScheduler();
+ * const scheduler = new Scheduler();
  * await scheduleFromEnv(scheduler, { queue });
  * await scheduler.run();
  * ```
  */
 export async function scheduleFromEnv(
-  scheduler: Pick<InMemoryScheduler, "addTask" | "addCron" | "addJob">,
+  scheduler: Pick<Scheduler, "addTask" | "addCron" | "addJob">,
   options: ScheduleFromEnvOptions = {},
 ): Promise<string[]> {
   const envVar = options.envVar ?? "JOBS_SCHEDULE_JSON";

@@ -22,7 +22,7 @@ export interface SchedulerLogFields {
  * @example
  * ```ts
  * import { pino } from "pino";
- * const scheduler = new InMemoryScheduler({ logger: pino() });
+ * const scheduler = new Scheduler({ logger: pino() });
  * ```
  */
 export interface SchedulerLogger {
@@ -41,7 +41,7 @@ export type ConsoleLike = Pick<Console, "error" | "warn" | "info">;
  *
  * @example
  * ```ts
- * const scheduler = new InMemoryScheduler({ logger: consoleSchedulerLogger() });
+ * const scheduler = new Scheduler({ logger: consoleSchedulerLogger() });
  * // scheduler: task "cleanup" failed; it runs again at its next due time { task: 'cleanup' } Error: boom
  * //     at ...
  * ```

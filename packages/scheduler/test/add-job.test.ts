@@ -1,5 +1,5 @@
 import { InMemoryJobQueue, ManualClock } from "@svc-jobs/core";
-import { InMemoryScheduler, ScheduleConfigError } from "@svc-jobs/scheduler";
+import { ScheduleConfigError, Scheduler } from "@svc-jobs/scheduler";
 import { describe, expect, it } from "vitest";
 import { recordingLogger } from "./helpers.js";
 
@@ -7,7 +7,7 @@ function setup() {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const queue = new InMemoryJobQueue({ clock });
   const logger = recordingLogger();
-  const scheduler = new InMemoryScheduler({ clock, logger });
+  const scheduler = new Scheduler({ clock, logger });
   return { clock, queue, logger, scheduler };
 }
 

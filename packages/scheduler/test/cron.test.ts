@@ -1,11 +1,11 @@
 import { ManualClock } from "@svc-jobs/core";
-import { InMemoryScheduler, ScheduleConfigError } from "@svc-jobs/scheduler";
+import { ScheduleConfigError, Scheduler } from "@svc-jobs/scheduler";
 import { describe, expect, it } from "vitest";
 import { recordingLogger } from "./helpers.js";
 
 /** Steps the clock minute by minute up to `untilMs`, ticking each time; returns fire times. */
 async function driveMinutes(
-  scheduler: InMemoryScheduler,
+  scheduler: Scheduler,
   clock: ManualClock,
   untilMs: number,
   fired: number[],
@@ -19,7 +19,7 @@ async function driveMinutes(
 
 function setup(startIso: string) {
   const clock = new ManualClock(Date.parse(startIso));
-  const scheduler = new InMemoryScheduler({ clock, logger: recordingLogger() });
+  const scheduler = new Scheduler({ clock, logger: recordingLogger() });
   const fired: number[] = [];
   const fn = () => {
     fired.push(clock.now());

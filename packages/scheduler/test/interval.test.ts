@@ -1,5 +1,5 @@
 import { ManualClock } from "@svc-jobs/core";
-import { InMemoryScheduler, ScheduleConfigError, type TaskContext } from "@svc-jobs/scheduler";
+import { ScheduleConfigError, Scheduler, type TaskContext } from "@svc-jobs/scheduler";
 import { describe, expect, it } from "vitest";
 import { recordingLogger } from "./helpers.js";
 
@@ -8,7 +8,7 @@ const START = Date.UTC(2026, 0, 1, 12, 0, 0);
 function setup() {
   const clock = new ManualClock(START);
   const logger = recordingLogger();
-  const scheduler = new InMemoryScheduler({ clock, logger });
+  const scheduler = new Scheduler({ clock, logger });
   return { clock, logger, scheduler };
 }
 
@@ -78,7 +78,7 @@ describe("interval tasks", () => {
 
   it("aligned: falls due at whole multiples of the interval since the epoch", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 3, 17));
-    const scheduler = new InMemoryScheduler({ clock, logger: recordingLogger() });
+    const scheduler = new Scheduler({ clock, logger: recordingLogger() });
     const runs: string[] = [];
     await scheduler.addTask(
       "five-minutes",
@@ -97,7 +97,7 @@ describe("interval tasks", () => {
     }
     expect(runs).toEqual(["2026-01-01T12:05:17.000Z", "2026-01-01T12:10:17.000Z"]);
     // Two replicas that start at different times agree on the due times.
-    const other = new InMemoryScheduler({ clock, logger: recordingLogger() });
+    const other = new Scheduler({ clock, logger: recordingLogger() });
     await other.addTask("five-minutes", 300, () => {}, { aligned: true });
     expect(await other.nextRunAt("five-minutes")).toEqual(
       await scheduler.nextRunAt("five-minutes"),
@@ -206,10 +206,10 @@ describe("interval tasks", () => {
 
   it("rejects a bad tickIntervalSeconds", () => {
     for (const tickIntervalSeconds of [0, -1, Number.NaN, "60"]) {
-      expect(
-        () => new InMemoryScheduler({ tickIntervalSeconds: tickIntervalSeconds as never }),
-      ).toThrow(ScheduleConfigError);
+      expect(() => new Scheduler({ tickIntervalSeconds: tickIntervalSeconds as never })).toThrow(
+        ScheduleConfigError,
+      );
     }
-    expect(new InMemoryScheduler().tickIntervalSeconds).toBe(60);
+    expect(new Scheduler().tickIntervalSeconds).toBe(60);
   });
 });

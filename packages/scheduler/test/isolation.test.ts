@@ -1,12 +1,12 @@
 import { ManualClock } from "@svc-jobs/core";
-import { InMemoryScheduler } from "@svc-jobs/scheduler";
+import { Scheduler } from "@svc-jobs/scheduler";
 import { describe, expect, it, vi } from "vitest";
 import { deferred, recordingLogger } from "./helpers.js";
 
 function setup() {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const logger = recordingLogger();
-  const scheduler = new InMemoryScheduler({ clock, logger });
+  const scheduler = new Scheduler({ clock, logger });
   return { clock, logger, scheduler };
 }
 
@@ -66,7 +66,7 @@ describe("error isolation", () => {
         throw new Error("log sink down");
       }),
     };
-    const scheduler = new InMemoryScheduler({ clock, logger: broken });
+    const scheduler = new Scheduler({ clock, logger: broken });
     let healthy = 0;
     await scheduler.addTask("fails", 1, () => {
       throw new Error("task failed");

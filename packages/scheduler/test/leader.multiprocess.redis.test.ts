@@ -93,7 +93,7 @@ function expectConsecutive(list: Firing[]): void {
   }
 }
 
-describe("InMemoryScheduler with RedisLeader across processes", () => {
+describe("Scheduler with RedisLeader across processes", () => {
   it("three replicas fire each period once, and another takes over within one lease when the leader dies", async () => {
     const leaderKey = uniquePrefix("sched-leader");
     const listKey = uniquePrefix("sched-firings");

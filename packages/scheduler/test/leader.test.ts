@@ -1,5 +1,5 @@
 import { ManualClock } from "@svc-jobs/core";
-import { InMemoryScheduler, ScheduleConfigError } from "@svc-jobs/scheduler";
+import { ScheduleConfigError, Scheduler } from "@svc-jobs/scheduler";
 import { describe, expect, it, vi } from "vitest";
 import { recordingLogger, SwitchLeader } from "./helpers.js";
 
@@ -7,7 +7,7 @@ function setup() {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const leader = new SwitchLeader();
   const logger = recordingLogger();
-  const scheduler = new InMemoryScheduler({ clock, leader, logger });
+  const scheduler = new Scheduler({ clock, leader, logger });
   return { clock, leader, logger, scheduler };
 }
 
@@ -95,7 +95,7 @@ describe("with a leader", () => {
 
   it("run() renews at least every third of a leader's leaseSeconds", async () => {
     const leader = Object.assign(new SwitchLeader(), { leaseSeconds: 0.09 });
-    const scheduler = new InMemoryScheduler({
+    const scheduler = new Scheduler({
       leader,
       tickIntervalSeconds: 3600,
       logger: recordingLogger(),
@@ -121,7 +121,7 @@ describe("with a leader", () => {
       release: () => new Promise<void>(() => {}),
     };
     const logger = recordingLogger();
-    const scheduler = new InMemoryScheduler({ leader: hanging, logger });
+    const scheduler = new Scheduler({ leader: hanging, logger });
     const running = scheduler.run();
     await vi.waitFor(() => expect(hanging.acquireCalls).toBe(1));
     await scheduler.stop();
@@ -132,7 +132,7 @@ describe("with a leader", () => {
   }, 15_000);
 
   it("rejects something that is not a Leader", () => {
-    expect(() => new InMemoryScheduler({ leader: {} as never })).toThrow(ScheduleConfigError);
-    expect(() => new InMemoryScheduler({ leader: null as never })).toThrow(ScheduleConfigError);
+    expect(() => new Scheduler({ leader: {} as never })).toThrow(ScheduleConfigError);
+    expect(() => new Scheduler({ leader: null as never })).toThrow(ScheduleConfigError);
   });
 });

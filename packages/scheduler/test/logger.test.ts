@@ -2,11 +2,7 @@ import { Console } from "node:console";
 import { PassThrough, Writable } from "node:stream";
 import { format } from "node:util";
 import { ManualClock } from "@svc-jobs/core";
-import {
-  consoleSchedulerLogger,
-  InMemoryScheduler,
-  type SchedulerLogger,
-} from "@svc-jobs/scheduler";
+import { consoleSchedulerLogger, Scheduler, type SchedulerLogger } from "@svc-jobs/scheduler";
 import { type Logger, pino } from "pino";
 import { afterEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import { SwitchLeader } from "./helpers.js";
@@ -47,7 +43,7 @@ function capturedConsole(): { target: Console; text: () => string } {
   };
 }
 
-async function failOnce(scheduler: InMemoryScheduler, clock: ManualClock, error: unknown) {
+async function failOnce(scheduler: Scheduler, clock: ManualClock, error: unknown) {
   await scheduler.addTask("cleanup", 1, () => {
     throw error;
   });
@@ -67,7 +63,7 @@ describe("a pino logger", () => {
   it("gets the failed task's error with its message and stack in the JSON line", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const { log, lines } = pinoLines();
-    const scheduler = new InMemoryScheduler({ clock, logger: log });
+    const scheduler = new Scheduler({ clock, logger: log });
     await failOnce(scheduler, clock, new TypeError("disk full"));
     const [line] = lines();
     expect(line).toMatchObject({ level: 50, msg: FAILED, task: "cleanup" });
@@ -81,7 +77,7 @@ describe("a pino logger", () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const { log, lines } = pinoLines();
     const leader = new SwitchLeader();
-    const scheduler = new InMemoryScheduler({ clock, logger: log, leader });
+    const scheduler = new Scheduler({ clock, logger: log, leader });
     await scheduler.tick();
     leader.fail = new Error("redis unreachable");
     await scheduler.tick();
@@ -99,7 +95,7 @@ describe("a pino logger", () => {
   it("gets skipped overruns with the task's name", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const { log, lines } = pinoLines();
-    const scheduler = new InMemoryScheduler({ clock, logger: log });
+    const scheduler = new Scheduler({ clock, logger: log });
     let release = () => {};
     await scheduler.addTask(
       "slow",
@@ -128,7 +124,7 @@ describe("a pino logger", () => {
 describe("console", () => {
   it("is the default: a message without fields is printed alone, never followed by undefined", async () => {
     const info = vi.spyOn(console, "info").mockImplementation(() => {});
-    const scheduler = new InMemoryScheduler({ leader: new SwitchLeader() });
+    const scheduler = new Scheduler({ leader: new SwitchLeader() });
     await scheduler.tick();
     expect(info.mock.calls).toEqual([["scheduler: became leader"]]);
   });
@@ -137,7 +133,7 @@ describe("console", () => {
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const boom = new Error("boom");
-    await failOnce(new InMemoryScheduler({ clock }), clock, boom);
+    await failOnce(new Scheduler({ clock }), clock, boom);
     expect(error).toHaveBeenCalledTimes(1);
     const args = error.mock.calls[0] ?? [];
     expect(args[0]).toBe(FAILED);
@@ -151,7 +147,7 @@ describe("console", () => {
     const info = vi.spyOn(console, "info").mockImplementation(() => {});
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const leader = new SwitchLeader();
-    const scheduler = new InMemoryScheduler({ leader, logger: console });
+    const scheduler = new Scheduler({ leader, logger: console });
     await scheduler.tick();
     leader.fail = new Error("redis unreachable");
     await scheduler.tick();
@@ -164,7 +160,7 @@ describe("console", () => {
   it("consoleSchedulerLogger writes what a terminal shows: message, fields when present, stack", async () => {
     const { target, text } = capturedConsole();
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
-    const scheduler = new InMemoryScheduler({
+    const scheduler = new Scheduler({
       clock,
       leader: new SwitchLeader(),
       logger: consoleSchedulerLogger(target),
@@ -179,7 +175,7 @@ describe("console", () => {
   it("a thrown non-Error value is printed as it is", async () => {
     const { target, text } = capturedConsole();
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
-    const scheduler = new InMemoryScheduler({ clock, logger: consoleSchedulerLogger(target) });
+    const scheduler = new Scheduler({ clock, logger: consoleSchedulerLogger(target) });
     await failOnce(scheduler, clock, "a string");
     expect(text()).toBe(`${FAILED} { task: 'cleanup' } a string\n`);
   });

@@ -1,5 +1,5 @@
 import { ManualClock } from "@svc-jobs/core";
-import { InMemoryScheduler } from "@svc-jobs/scheduler";
+import { Scheduler } from "@svc-jobs/scheduler";
 import { describe, expect, it, vi } from "vitest";
 import { deferred, recordingLogger } from "./helpers.js";
 
@@ -7,7 +7,7 @@ describe("run() and stop()", () => {
   it("run() fires due tasks as the clock moves, and settles after stop()", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     // A short real tick so the loop notices manual clock moves quickly.
-    const scheduler = new InMemoryScheduler({
+    const scheduler = new Scheduler({
       clock,
       tickIntervalSeconds: 0.01,
       logger: recordingLogger(),
@@ -31,7 +31,7 @@ describe("run() and stop()", () => {
   });
 
   it("stop() ends a long wait at once", async () => {
-    const scheduler = new InMemoryScheduler({
+    const scheduler = new Scheduler({
       tickIntervalSeconds: 3600,
       logger: recordingLogger(),
     });
@@ -44,7 +44,7 @@ describe("run() and stop()", () => {
   });
 
   it("wakes for a task added while it sleeps", async () => {
-    const scheduler = new InMemoryScheduler({
+    const scheduler = new Scheduler({
       tickIntervalSeconds: 3600,
       logger: recordingLogger(),
     });
@@ -61,7 +61,7 @@ describe("run() and stop()", () => {
 
   it("run() settles only after in-flight tasks finish, and their signal fires on stop", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
-    const scheduler = new InMemoryScheduler({
+    const scheduler = new Scheduler({
       clock,
       tickIntervalSeconds: 0.01,
       logger: recordingLogger(),
@@ -91,7 +91,7 @@ describe("run() and stop()", () => {
   it("a throwing task does not stop run()", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const logger = recordingLogger();
-    const scheduler = new InMemoryScheduler({ clock, tickIntervalSeconds: 0.01, logger });
+    const scheduler = new Scheduler({ clock, tickIntervalSeconds: 0.01, logger });
     let attempts = 0;
     await scheduler.addTask("flaky", 1, () => {
       attempts++;
@@ -110,7 +110,7 @@ describe("run() and stop()", () => {
 
   it("tick() after stop() hands tasks a fresh signal", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
-    const scheduler = new InMemoryScheduler({ clock, logger: recordingLogger() });
+    const scheduler = new Scheduler({ clock, logger: recordingLogger() });
     const signals: AbortSignal[] = [];
     await scheduler.addTask("t", 1, ({ signal }) => {
       signals.push(signal);
@@ -123,7 +123,7 @@ describe("run() and stop()", () => {
 
   it("run() twice returns the same loop, and the scheduler can run again after stop()", async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
-    const scheduler = new InMemoryScheduler({
+    const scheduler = new Scheduler({
       clock,
       tickIntervalSeconds: 0.01,
       logger: recordingLogger(),

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ConfigError, InMemoryJobQueue, JobsError, ManualClock } from "@svc-jobs/core";
-import { InMemoryScheduler, ScheduleConfigError, scheduleFromEnv } from "@svc-jobs/scheduler";
+import { ScheduleConfigError, Scheduler, scheduleFromEnv } from "@svc-jobs/scheduler";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { recordingLogger } from "./helpers.js";
 
@@ -14,7 +14,7 @@ const calls = (): string[] =>
 function setup() {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const queue = new InMemoryJobQueue({ clock });
-  const scheduler = new InMemoryScheduler({ clock, logger: recordingLogger() });
+  const scheduler = new Scheduler({ clock, logger: recordingLogger() });
   return { clock, queue, scheduler };
 }
 

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from "@svc-jobs/core";
-import { DEFAULT_INBOX_TTL_SECONDS, type InboxStore } from "./inbox-store.js";
+import { DEFAULT_INBOX_MARK_TTL_SECONDS, type InboxStore } from "./inbox-store.js";
 import { inboxArgs } from "./store-validation.js";
 
 /** Options of {@link InMemoryInboxStore}. */
@@ -40,7 +40,7 @@ export class InMemoryInboxStore implements InboxStore {
     return expiresAt !== undefined && expiresAt > this.#clock.now();
   }
 
-  async mark(key: string, ttlSeconds: number = DEFAULT_INBOX_TTL_SECONDS): Promise<void> {
+  async mark(key: string, ttlSeconds: number = DEFAULT_INBOX_MARK_TTL_SECONDS): Promise<void> {
     const args = inboxArgs(key, ttlSeconds);
     this.#expiries.set(args.key, this.#clock.now() + args.ttlMs);
   }

@@ -19,7 +19,10 @@ export interface InboxStore {
   markIfNew(key: string, ttlSeconds: number): Promise<boolean>;
   /** True while `key` holds an unexpired mark. */
   isMarked(key: string): Promise<boolean>;
-  /** Marks `key` for `ttlSeconds`, replacing an existing mark's expiry. @default ttlSeconds 86400 */
+  /**
+   * Marks `key` for `ttlSeconds`, replacing an existing mark's expiry.
+   * @default ttlSeconds {@link DEFAULT_INBOX_MARK_TTL_SECONDS} (86400, 24 h)
+   */
   mark(key: string, ttlSeconds?: number): Promise<void>;
   /** Removes a mark (for example to allow a deliberate re-delivery). */
   unmark(key: string): Promise<void>;
@@ -27,5 +30,16 @@ export interface InboxStore {
   purgeExpired(): Promise<number>;
 }
 
-/** Default lifetime of an inbox mark, in seconds (24 h). */
-export const DEFAULT_INBOX_TTL_SECONDS = 24 * 60 * 60;
+/**
+ * Default lifetime, in seconds, of a mark made by {@link InboxStore.mark} without a
+ * `ttlSeconds`: 24 h. (`makeWebhookHandler` keeps its deliveries' marks longer, 7 days
+ * by default: its `inboxTtlSeconds` option.)
+ */
+export const DEFAULT_INBOX_MARK_TTL_SECONDS = 24 * 60 * 60;
+
+/**
+ * The former name of {@link DEFAULT_INBOX_MARK_TTL_SECONDS} (24 h): the default of
+ * `InboxStore.mark()` only, not of the webhook handler's inbox marks (7 days).
+ * @deprecated Use `DEFAULT_INBOX_MARK_TTL_SECONDS`; this alias will be removed in a future major version.
+ */
+export const DEFAULT_INBOX_TTL_SECONDS = DEFAULT_INBOX_MARK_TTL_SECONDS;

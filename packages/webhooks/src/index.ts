@@ -20,7 +20,11 @@ export {
   InMemoryOutboxStore,
   type InMemoryOutboxStoreOptions,
 } from "./in-memory-outbox-store.js";
-export { DEFAULT_INBOX_TTL_SECONDS, type InboxStore } from "./inbox-store.js";
+export {
+  DEFAULT_INBOX_MARK_TTL_SECONDS,
+  DEFAULT_INBOX_TTL_SECONDS,
+  type InboxStore,
+} from "./inbox-store.js";
 export { KyselyInboxStore, type KyselyInboxStoreOptions } from "./kysely-inbox-store.js";
 export { KyselyOutboxStore, type KyselyOutboxStoreOptions } from "./kysely-outbox-store.js";
 export { makeOutboxTick, type OutboxTickOptions } from "./make-outbox-tick.js";

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from "@svc-jobs/core";
-import { DEFAULT_INBOX_TTL_SECONDS, type InboxStore } from "./inbox-store.js";
+import { DEFAULT_INBOX_MARK_TTL_SECONDS, type InboxStore } from "./inbox-store.js";
 import { inboxArgs } from "./store-validation.js";
 import {
   type AnyKysely,
@@ -72,7 +72,7 @@ export class KyselyInboxStore implements InboxStore {
     return row !== undefined;
   }
 
-  async mark(key: string, ttlSeconds: number = DEFAULT_INBOX_TTL_SECONDS): Promise<void> {
+  async mark(key: string, ttlSeconds: number = DEFAULT_INBOX_MARK_TTL_SECONDS): Promise<void> {
     const args = inboxArgs(key, ttlSeconds);
     const now = this.#clock.now();
     await this.#db

@@ -71,7 +71,8 @@ export interface WebhookJobPayload extends JsonObject {
   payload: JsonObject;
 }
 
-const DEFAULT_INBOX_TTL_SECONDS = 7 * 24 * 60 * 60;
+/** Default of `inboxTtlSeconds`: how long a delivered event's inbox mark lives (7 days). */
+const DEFAULT_DELIVERY_MARK_TTL_SECONDS = 7 * 24 * 60 * 60;
 
 /**
  * Makes the job handler that delivers outbox events as signed HTTP POSTs.
@@ -126,7 +127,7 @@ export function makeWebhookHandler(options: WebhookHandlerOptions): WebhookHandl
   const timeoutMs = validateSeconds("timeoutSeconds", options.timeoutSeconds ?? 10, 0.001) * 1000;
   const inboxTtlSeconds = validateSeconds(
     "inboxTtlSeconds",
-    options.inboxTtlSeconds ?? DEFAULT_INBOX_TTL_SECONDS,
+    options.inboxTtlSeconds ?? DEFAULT_DELIVERY_MARK_TTL_SECONDS,
     1,
   );
   const allowPrivate = options.allowPrivateNetworks === true;

@@ -57,7 +57,7 @@ interface ModelJob {
   at: number;
 }
 
-/** The reference model: the JobQueue semantics (see the package README), written as plainly as possible. */
+/** The reference model: the JobQueue semantics (docs/contract.md), written as plainly as possible. */
 class Model {
   jobs = new Map<string, ModelJob>();
   dedupe = new Map<string, string>();
