@@ -22,10 +22,10 @@ const BACKOFF_TEXT = String(DEFAULT_BACKOFF_SECONDS);
 
 /**
  * Internal: the fields of a new job's hash in the order the enqueue script writes them
- * (after `id`), each with the value a job gets when its own fields leave it out. The
- * script writes the fields it is given and reads only `available_at` (ready or delayed),
- * so adding a field to the hash is a line here, one in `OPTIONAL_COLUMNS` when an
- * enqueue sets it, and one in {@link jobFromHash}.
+ * (after `id`), each with the value a job gets when the enqueue leaves it out, as the
+ * table `hash` of enqueue-4.lua has them: what the `Job` an enqueue returns is made from
+ * (a test checks that it equals what the hash holds). Adding a field to the hash is a line there and here, one
+ * in `OPTIONAL_COLUMNS` when an enqueue sets it, and one in {@link jobFromHash}.
  */
 export function newJobDefaults(now: number): string[] {
   return [

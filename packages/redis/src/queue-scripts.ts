@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import {
   BackendError,
   DEDUPE_TTL_SECONDS,
+  DEFAULT_BACKOFF_SECONDS,
+  DEFAULT_MAX_ATTEMPTS,
   type QueueStats,
   type RetryStrategy,
   visibilityExpiredMessage,
@@ -34,6 +36,8 @@ const [EXPIRED_PRE, EXPIRED_POST] = (() => {
 })();
 
 const DEDUPE_TTL_MS_TEXT = String(DEDUPE_TTL_SECONDS * 1000);
+const MAX_ATTEMPTS_TEXT = String(DEFAULT_MAX_ATTEMPTS);
+const BACKOFF_TEXT = String(DEFAULT_BACKOFF_SECONDS);
 
 /**
  * Internal: the queue's Lua scripts (src/lua/), one typed method each, bound to one
@@ -95,14 +99,10 @@ export class QueueScripts {
   }
 
   /**
-   * enqueue-4.lua: adds the jobs of `table` in order, each its own values over `defaults`
-   * (the hash's fields in write order with their defaults). Resolves to one entry per job.
+   * enqueue-4.lua: adds the jobs of `table` in order, each its own values over the
+   * defaults. Resolves to one entry per job.
    */
-  async enqueue(
-    now: number,
-    defaults: readonly string[],
-    table: NewJobTable,
-  ): Promise<EnqueueResult[]> {
+  async enqueue(now: number, table: NewJobTable): Promise<EnqueueResult[]> {
     const { columns, rows } = table;
     const args = [
       ...this.#enqueue,
@@ -110,8 +110,8 @@ export class QueueScripts {
       this.#tokenTtlMs > 0 ? randomUUID() : "",
       this.#tokenTtlText,
       DEDUPE_TTL_MS_TEXT,
-      String(defaults.length / 2),
-      ...defaults,
+      MAX_ATTEMPTS_TEXT,
+      BACKOFF_TEXT,
       String(columns.length),
       ...columns,
     ];

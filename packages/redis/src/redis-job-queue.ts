@@ -314,7 +314,7 @@ export class RedisJobQueue implements JobQueue {
     const now = this.#clock.now();
     const defaults = newJobDefaults(now);
     const table = newJobTable(prepared, now);
-    const results = await this.#call("enqueue", () => this.#scripts.enqueue(now, defaults, table));
+    const results = await this.#call("enqueue", () => this.#scripts.enqueue(now, table));
     // A new job is what the script wrote (the defaults, then the job's own fields); a
     // dedupe hit is the hash it read back, over what this call sent.
     return results.map((result, i) =>

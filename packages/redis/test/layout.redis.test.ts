@@ -132,8 +132,7 @@ describe("key layout (runbook compatibility)", () => {
   it("the enqueue script writes the fields it is named, refusing unknown ones before writing", async () => {
     const p = prefixes.prefix("columns");
     const keys = ["ready", "delayed", "seq", "wake"].map((k) => `${p}:${k}`);
-    // The hash's fields with their defaults, then the named columns, then a row per job.
-    const defaults = ["name", "", "payload", "", "attempts", "0"];
+    // The columns are named once, then each job gives a value per column ("" = default).
     const run = (columns: string[], ...rows: string[][]) =>
       client.eval(
         enqueueScript.lua,
@@ -144,8 +143,8 @@ describe("key layout (runbook compatibility)", () => {
         "",
         "0",
         "1000",
-        String(defaults.length / 2),
-        ...defaults,
+        "5",
+        "60",
         String(columns.length),
         ...columns,
         ...rows.flat(),
@@ -155,21 +154,62 @@ describe("key layout (runbook compatibility)", () => {
     );
     expect(await client.keys(`${p}:*`)).toEqual([]);
     await expect(
-      run(["name", "payload", "attempts"], ["x", "{}", ""], ["y", "[]", "3"]),
+      run(["name", "payload", "max_attempts"], ["x", "{}", ""], ["y", "[]", "3"]),
     ).resolves.toEqual(["r", "1", "2"]);
-    expect(await client.hgetall(`${p}:job:1`)).toEqual({
+    const hash = {
       id: "1",
       name: "x",
       payload: "{}",
+      available_at: "1000",
       attempts: "0",
-    });
+      max_attempts: "5",
+      backoff_seconds: "60",
+      last_error: "",
+    };
+    expect(await client.hgetall(`${p}:job:1`)).toEqual(hash);
     expect(await client.hgetall(`${p}:job:2`)).toEqual({
+      ...hash,
       id: "2",
       name: "y",
       payload: "[]",
-      attempts: "3",
+      max_attempts: "3",
     });
     expect(await client.lrange(`${p}:ready`, 0, -1)).toEqual(["2", "1"]);
+  });
+
+  it("the Job an enqueue or a reserve returns is what the job's hash holds", async () => {
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const p = prefixes.prefix("returned");
+    const queue = new RedisJobQueue(client, { prefix: p, clock });
+    const fromHash = async (id: string) => {
+      const h = await client.hgetall(`${p}:job:${id}`);
+      return {
+        id: h.id,
+        name: h.name,
+        payload: JSON.parse(h.payload!),
+        availableAt: new Date(Number(h.available_at)),
+        attempts: Number(h.attempts),
+        maxAttempts: Number(h.max_attempts),
+        backoffSeconds: Number(h.backoff_seconds),
+        lastError: h.last_error === "" ? null : h.last_error,
+      };
+    };
+    const jobs = [
+      await queue.enqueue("plain", { a: 1 }),
+      await queue.enqueue(
+        "opts",
+        { b: 2 },
+        { maxAttempts: 2, backoffSeconds: 0.5, dedupeKey: "d" },
+      ),
+      ...(await queue.enqueueMany([
+        { name: "m1", payload: {} },
+        { name: "m2", payload: { c: [3] }, opts: { delaySeconds: 2.5, maxAttempts: 7 } },
+      ])),
+    ];
+    for (const job of jobs) expect(job, job.name).toEqual(await fromHash(job.id));
+    const reserved = await queue.reserveMany(10);
+    expect(reserved.map((j) => j.name)).toEqual(["plain", "opts", "m1"]);
+    for (const job of reserved) expect(job, job.name).toEqual(await fromHash(job.id));
   });
 
   it("a dedupe hit on a completed job answers like the memory backend", async () => {

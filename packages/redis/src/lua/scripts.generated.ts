@@ -548,9 +548,7 @@ export const enqueue: LuaScript = {
   numberOfKeys: 4,
   lua: `--[[
   Adds one or more jobs, in order, with dedupe and a resend token. Jobs cross by field
-  name: the call names its columns (fields) once, each job gives a value per column, and
-  the script writes whatever fields it is given; it reads only available_at (ready or
-  delayed) and dedupe_key.
+  name: the call names its columns once and each job gives a value per column.
 
   Input:
     KEYS[1] ready      LIST
@@ -563,11 +561,12 @@ export const enqueue: LuaScript = {
     ARGV[3] resend token, '' for none: a resent call returns what the first one did
     ARGV[4] token time to live, ms
     ARGV[5] dedupe key time to live, ms (a key holds until now + this)
-    ARGV[6] d, then d field/value pairs: every field of a job's hash (after id) in the
-      order they are written, each with the value a job gets by default
-    then c, then c names: the columns, the fields this call's jobs set (name and payload at
-      least, usually nothing else) and 'dedupe_key' (not a field: the job's dedupe key)
-      when some job has one. A name that is neither is refused before anything is written.
+    ARGV[6] default max_attempts
+    ARGV[7] default backoff_seconds
+    ARGV[8] c, then c names: the columns, the fields of a job hash (\`hash\` below) this
+      call's jobs set (name and payload, usually nothing else) and 'dedupe_key' (not a
+      field: the job's dedupe key) when some job has one. A name that is neither is
+      refused before anything is written.
     then per job (new jobs take consecutive ids): c values, one per column; '' keeps the
       field's default (no dedupe key for dedupe_key). A job with its own available_at
       waits in delayed until then, one without is ready now.
@@ -683,17 +682,19 @@ end
 local readyKey, delayedKey, seqKey, wakeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix, now = ARGV[1], ARGV[2]
 
--- The HSET of a new job, reused for every job: id, then every field of the hash (in the
--- order given) with its default. slot[name] is the index of a field's value in it.
-local hash = { 'id', '' }
-local slot = {}
-local nfields = tonumber(ARGV[6])
-for k = 3, 2 + 2 * nfields, 2 do
-  hash[k], hash[k + 1], slot[ARGV[4 + k]] = ARGV[4 + k], ARGV[5 + k], k + 1
+-- A new job's hash, the HSET of every new job: its fields in the order they are written,
+-- each with its default (job-hash.ts newJobDefaults() holds the same). A new field is a
+-- line here. slot[name] is the index of a field's value, dflt[index] its default.
+local hash = { 'id', '', 'name', '', 'payload', '', 'available_at', now, 'attempts', '0',
+  'max_attempts', ARGV[6], 'backoff_seconds', ARGV[7], 'last_error', '' }
+local slot, dflt = {}, {}
+for k = 3, #hash, 2 do
+  slot[hash[k]] = k + 1
+  dflt[k + 1] = hash[k + 1]
 end
 
 -- The columns: colSlot[c] is where column c goes in the hash (none for dedupe_key).
-local colAt = 7 + 2 * nfields
+local colAt = 8
 local ncols = tonumber(ARGV[colAt])
 if ncols < 1 then return redis.error_reply('ERR enqueue: no columns') end
 local colSlot = {}
@@ -834,7 +835,7 @@ for i = 0, n - 1 do
     -- Back to the defaults for the next job.
     for c = 1, ncols do
       local s = colSlot[c]
-      if s then hash[s] = ARGV[4 + s] end
+      if s then hash[s] = dflt[s] end
     end
     if dueCol and ARGV[row + dueCol] ~= '' then
       redis.call('ZADD', delayedKey, ARGV[row + dueCol], id)
