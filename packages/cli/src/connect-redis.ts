@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import { CliError, EXIT_RUNTIME } from "./cli-error.js";
-import { createClient } from "./easy-jobs.js";
+import { createClient } from "./create-client.js";
 import { DEFAULT_REDIS_URL, parseClusterNodes, redactUrl } from "./redis-url.js";
 
 /** Options of {@link connectRedis}. */

@@ -1,20 +1,14 @@
-import { ConfigError, InMemoryJobQueue } from "@svc-jobs/core";
-import { RedisJobQueue, RedisLeader } from "@svc-jobs/redis";
-import {
+import { ConfigError, type InMemoryJobQueue } from "@svc-jobs/core";
+import type { RedisJobQueue, RedisLeader } from "@svc-jobs/redis";
+import type {
   InMemoryScheduler,
-  type InMemorySchedulerOptions,
-  type SchedulerLogger,
+  InMemorySchedulerOptions,
+  SchedulerLogger,
 } from "@svc-jobs/scheduler";
-import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
-import { loadIoredis } from "./load-ioredis.js";
-import {
-  DEFAULT_REDIS_URL,
-  parseClusterNodes,
-  redactUrl,
-  redisOptionsFromUrl,
-} from "./redis-url.js";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
+import { driverNamed, resolveDriver } from "./jobs-drivers.js";
 
-/** The queue backends `easyJobs` can build. */
+/** The queue backends `easyJobs` can build: the names of `JOBS_DRIVERS`. */
 export type JobsDriver = "memory" | "redis";
 
 /** Options of {@link easyJobs}. Each falls back to its environment variable. */
@@ -128,121 +122,7 @@ export function easyJobs(options: EasyJobsOptions = {}): EasyJobs {
     schedulerOptions.tickIntervalSeconds = options.tickIntervalSeconds;
   }
   if (options.schedulerLogger) schedulerOptions.logger = options.schedulerLogger;
-  if (driver === "memory") {
-    const queue = new InMemoryJobQueue(
-      visibilityTimeoutSeconds === undefined ? {} : { visibilityTimeoutSeconds },
-    );
-    const scheduler = new InMemoryScheduler(schedulerOptions);
-    return {
-      driver,
-      prefix: "memory",
-      queue,
-      scheduler,
-      async close() {
-        await scheduler.stop();
-        await queue.close();
-      },
-    };
-  }
-  const prefix = resolvePrefix(options.prefix ?? env.JOBS_PREFIX);
-  const url = resolveRedisUrl(options.redisUrl ?? env.REDIS_URL);
-  const nodes = parseClusterNodes(options.clusterNodes ?? env.REDIS_CLUSTER_NODES);
-  const redis = createClient(url, nodes, options.redisOptions);
-  const queue = new RedisJobQueue(redis, {
-    prefix,
-    ...(visibilityTimeoutSeconds === undefined ? {} : { visibilityTimeoutSeconds }),
-  });
-  const leader = new RedisLeader(redis, { key: `${prefix}:scheduler:leader` });
-  const scheduler = new InMemoryScheduler({ ...schedulerOptions, leader });
-  let closed: Promise<void> | undefined;
-  return {
-    driver,
-    prefix,
-    queue,
-    scheduler,
-    redis,
-    redisUrl: nodes
-      ? `cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(",")}`
-      : redactUrl(url),
-    leader,
-    close() {
-      closed ??= (async () => {
-        await scheduler.stop();
-        // Only a held lease is worth releasing; with Redis down it runs out by itself.
-        if (leader.isLeader() && redis.status === "ready") await leader.release().catch(() => {});
-        await queue.close();
-        await closeRedis(redis);
-      })();
-      return closed;
-    },
-  };
-}
-
-/** Reads a driver name; `undefined` or empty means `memory`. */
-export function resolveDriver(value: string | undefined): JobsDriver {
-  const text = (value ?? "").trim().toLowerCase();
-  if (text === "" || text === "memory") return "memory";
-  if (text === "redis") return "redis";
-  throw new ConfigError(
-    `JOBS_DRIVER is ${JSON.stringify(value)}: set it to "memory" (one process, for development) or "redis" (shared, for production)`,
-    { code: "ERR_JOBS_DRIVER" },
-  );
-}
-
-function resolveRedisUrl(value: string | undefined): string {
-  const url = value === undefined || value.trim() === "" ? DEFAULT_REDIS_URL : value.trim();
-  redisOptionsFromUrl(url);
-  return url;
-}
-
-function resolvePrefix(value: string | undefined): string {
-  const prefix = value === undefined || value.trim() === "" ? "jobs" : value.trim();
-  if (/\s/.test(prefix) || prefix.length > 200) {
-    throw new ConfigError(
-      `queue prefix ${JSON.stringify(prefix)} is not usable: use a short name without spaces, e.g. "jobs" or "billing"`,
-      { code: "ERR_JOBS_PREFIX" },
-    );
-  }
-  return prefix;
-}
-
-// QUIT waits for an answer, which never comes while Redis is unreachable.
-async function closeRedis(redis: Redis | Cluster): Promise<void> {
-  if (redis.status !== "ready") {
-    redis.disconnect();
-    return;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    redis.quit().catch(() => {}),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, 2000);
-    }),
-  ]);
-  clearTimeout(timer);
-  redis.disconnect();
-}
-
-/**
- * A single-server client, or a `Cluster` over `nodes` with the URL's credentials and TLS.
- * Loads ioredis on first use; without it installed, a `ConfigError` says to install it.
- */
-export function createClient(
-  url: string,
-  nodes: { host: string; port: number }[] | undefined,
-  redisOptions: RedisOptions = {},
-  clusterOptions: ClusterOptions = {},
-): Redis | Cluster {
-  const base = redisOptionsFromUrl(url);
-  const { Cluster, Redis } = loadIoredis();
-  if (!nodes) return new Redis({ ...base, ...redisOptions });
-  const { username, password, tls } = base;
-  const { retryStrategy, ...perNode } = redisOptions;
-  return new Cluster(nodes, {
-    redisOptions: { username, password, tls, ...perNode },
-    ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
-    ...clusterOptions,
-  });
+  return driverNamed(driver).open(options, { env, visibilityTimeoutSeconds, schedulerOptions });
 }
 
 /**

@@ -2,19 +2,21 @@
 // pino, prom-client or ioredis when imported; the command's entry points load what they
 // need when called, and `@svc-jobs/cli/command` holds the rest of the command's API.
 export { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error.js";
+/** @deprecated See `workerMetrics` in `@svc-jobs/cli/command`; use `JobMetrics` of `@svc-jobs/registry`. */
+export type { WorkerMetrics, WorkerMetricsOptions } from "./command.js";
 export { type ConnectRedisOptions, connectRedis } from "./connect-redis.js";
+export { createClient } from "./create-client.js";
 export { type CreateLoggerOptions, createLogger } from "./create-logger.js";
 export {
-  createClient,
   type EasyJobs,
   type EasyJobsOptions,
   easyJobs,
   type JobsDriver,
   type MemoryEasyJobs,
   type RedisEasyJobs,
-  resolveDriver,
   resolveVisibilityTimeout,
 } from "./easy-jobs.js";
+export { resolveDriver } from "./jobs-drivers.js";
 export { JOBS_SCHEDULE_ENV, runCli, runWorker } from "./lazy-command.js";
 export {
   JOBS_HANDLERS_ENV,
@@ -36,4 +38,3 @@ export {
 } from "./redis-url.js";
 export type { RunCliOptions } from "./run-cli.js";
 export type { RunWorkerOptions } from "./run-worker.js";
-export type { WorkerMetrics, WorkerMetricsOptions } from "./worker-metrics.js";

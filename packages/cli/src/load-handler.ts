@@ -1,8 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import type { JobHandler, QueueStats } from "@svc-jobs/core";
+import {
+  importModule,
+  type JobHandler,
+  type JobSettledEvent,
+  ModuleLoadError,
+  parseModuleExport,
+  type QueueStats,
+} from "@svc-jobs/core";
 import { JobRegistry, type JobResult } from "@svc-jobs/registry";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error.js";
 
@@ -15,6 +18,11 @@ export interface RegistryLike {
   listHandlers(): string[];
   /** Reports a queue's stats as `{prefix}_queue_size{queue,state}` (JobRegistry has it). */
   trackQueue?(queue: { stats(): Promise<QueueStats> }, options?: { name?: string }): () => void;
+  /** The registry's metrics, which the worker feeds (JobRegistry has them). */
+  jobMetrics?: {
+    onJobSettled(event: JobSettledEvent): void;
+    trackQueue(queue: { stats(): Promise<QueueStats> }, options?: { name?: string }): () => void;
+  };
 }
 
 /** A handlers module, loaded and checked. */
@@ -43,10 +51,12 @@ const HOW_TO_EXPORT =
   "export a JobRegistry as `registry` (or default), a function (job, { signal }) => ... as `handler`, or an object { jobName: fn } as `handlers`";
 
 /**
- * Imports a handlers module for `svc-jobs run`. `./` and `../` paths (and absolute
- * ones) are relative to `cwd`; anything else is a package name resolved from `cwd`.
- * The module exports a `JobRegistry` or a handler function as its default export or
- * as `registry`, `handler` or `handlers` (a `{ jobName: fn }` map also works).
+ * Imports a handlers module for `svc-jobs run`, with core's module loader (the one
+ * `JOBS_SCHEDULE_JSON` targets use): `./` and `../` paths (and absolute ones) are
+ * relative to `cwd`; anything else is a package found from `cwd`, its exports map
+ * honoured. The module exports a `JobRegistry` or a handler function as its default
+ * export or as `registry`, `handler` or `handlers` (a `{ jobName: fn }` map also
+ * works); `module:export` picks one export by name.
  *
  * @example
  * ```ts
@@ -59,28 +69,57 @@ export async function loadHandler(
   options: LoadHandlerOptions = {},
 ): Promise<LoadedHandler> {
   const cwd = options.cwd ?? process.cwd();
-  const url = resolveModule(spec, cwd);
+  if (spec.trim() === "") {
+    throw new CliError("--handlers is empty: give a module path, e.g. --handlers ./dist/jobs.js", {
+      code: "ERR_HANDLERS_MISSING",
+      exitCode: EXIT_USAGE,
+    });
+  }
+  const { module, exportName } = parseModuleExport(spec);
   let mod: Record<string, unknown>;
+  let url: string;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    ({ namespace: mod, url } = await importModule(module, { cwd }));
   } catch (cause) {
-    const hint = /ERR_UNKNOWN_FILE_EXTENSION/.test(String((cause as { code?: string }).code))
-      ? ": Node cannot import TypeScript directly; build the module to JavaScript first, or run with node --import tsx"
-      : "";
-    throw new CliError(
-      `handlers module ${JSON.stringify(spec)} failed to load: ${oneLine(cause)}${hint}`,
-      { code: "ERR_HANDLERS_LOAD", exitCode: EXIT_RUNTIME, cause },
-    );
+    throw handlersError(cause);
+  }
+  if (exportName !== undefined) {
+    const value = mod[exportName];
+    const found = value === undefined || value === null ? undefined : asLoaded(value, exportName);
+    if (!found) {
+      throw new CliError(
+        value === undefined
+          ? `handlers module ${JSON.stringify(module)} has no export named "${exportName}" (it exports ${describeExports(mod)})`
+          : `export "${exportName}" of handlers module ${JSON.stringify(module)} is not a handler: ${HOW_TO_EXPORT}`,
+        { code: "ERR_HANDLERS_EXPORT", exitCode: EXIT_USAGE },
+      );
+    }
+    return { ...found, url };
   }
   const found = pick(mod) ?? pickInside(mod.default);
   if (!found) {
-    const exported = Object.keys(mod);
     throw new CliError(
-      `handlers module ${JSON.stringify(spec)} exports no handler (it exports ${exported.length ? exported.join(", ") : "nothing"}): ${HOW_TO_EXPORT}`,
+      `handlers module ${JSON.stringify(spec)} exports no handler (it exports ${describeExports(mod)}): ${HOW_TO_EXPORT}`,
       { code: "ERR_HANDLERS_EXPORT", exitCode: EXIT_USAGE },
     );
   }
   return { ...found, url };
+}
+
+/** The loader's error, as the CLI says it: a missing module is a usage error, one that throws a runtime one. */
+function handlersError(cause: unknown): unknown {
+  if (!(cause instanceof ModuleLoadError)) return cause;
+  const notFound = cause.code === "ERR_MODULE_UNRESOLVED";
+  return new CliError(`handlers ${cause.message}`, {
+    code: notFound ? "ERR_HANDLERS_NOT_FOUND" : "ERR_HANDLERS_LOAD",
+    exitCode: notFound ? EXIT_USAGE : EXIT_RUNTIME,
+    cause: cause.cause ?? cause,
+  });
+}
+
+function describeExports(mod: Record<string, unknown>): string {
+  const names = Object.keys(mod);
+  return names.length ? names.join(", ") : "nothing";
 }
 
 function pick(mod: Record<string, unknown>): Omit<LoadedHandler, "url"> | undefined {
@@ -155,84 +194,4 @@ function isRegistryLike(value: unknown): value is RegistryLike {
     typeof (value as RegistryLike).asHandler === "function" &&
     typeof (value as RegistryLike).listHandlers === "function"
   );
-}
-
-function resolveModule(spec: string, cwd: string): string {
-  if (spec.trim() === "") {
-    throw new CliError("--handlers is empty: give a module path, e.g. --handlers ./dist/jobs.js", {
-      code: "ERR_HANDLERS_MISSING",
-      exitCode: EXIT_USAGE,
-    });
-  }
-  if (spec.startsWith("file:")) return spec;
-  if (spec.startsWith(".") || isAbsolute(spec)) {
-    const file = resolve(cwd, spec);
-    if (!existsSync(file)) {
-      throw new CliError(
-        `handlers module ${JSON.stringify(spec)} not found (looked for ${file}): check the path; ./ paths are relative to the current directory`,
-        { code: "ERR_HANDLERS_NOT_FOUND", exitCode: EXIT_USAGE },
-      );
-    }
-    return pathToFileURL(file).href;
-  }
-  const require = createRequire(join(cwd, "noop.js"));
-  try {
-    return pathToFileURL(require.resolve(spec)).href;
-  } catch (cause) {
-    // ESM-only packages export only an "import" condition, which require.resolve skips.
-    const esmEntry = resolveEsmPackage(spec, cwd);
-    if (esmEntry) return pathToFileURL(esmEntry).href;
-    throw new CliError(
-      `handlers module ${JSON.stringify(spec)} not found: it is not a ./path and no package of that name is installed under ${cwd} (${oneLine(cause)})`,
-      { code: "ERR_HANDLERS_NOT_FOUND", exitCode: EXIT_USAGE, cause },
-    );
-  }
-}
-
-function resolveEsmPackage(spec: string, cwd: string): string | undefined {
-  const parts = spec.split("/");
-  const name = spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
-  const subpath = parts.slice(spec.startsWith("@") ? 2 : 1).join("/");
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-    const pkgDir = join(dir, "node_modules", name ?? "");
-    if (existsSync(join(pkgDir, "package.json"))) {
-      const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as {
-        exports?: unknown;
-        main?: string;
-      };
-      const target = exportTarget(pkg.exports, subpath ? `./${subpath}` : ".");
-      if (target) return join(pkgDir, target);
-      if (!subpath) return join(pkgDir, pkg.main ?? "index.js");
-      return join(pkgDir, subpath);
-    }
-    if (dirname(dir) === dir) return undefined;
-  }
-}
-
-function exportTarget(exports: unknown, key: string): string | undefined {
-  if (exports === undefined || exports === null) return undefined;
-  if (typeof exports === "string") return key === "." ? exports : undefined;
-  const map = exports as Record<string, unknown>;
-  const entry = Object.keys(map).some((k) => k.startsWith("."))
-    ? map[key]
-    : key === "."
-      ? map
-      : undefined;
-  return conditionTarget(entry);
-}
-
-function conditionTarget(entry: unknown): string | undefined {
-  if (typeof entry === "string") return entry;
-  if (entry === null || typeof entry !== "object") return undefined;
-  const map = entry as Record<string, unknown>;
-  for (const condition of ["node", "import", "default"]) {
-    const target = conditionTarget(map[condition]);
-    if (target) return target;
-  }
-  return undefined;
-}
-
-function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0] ?? text;
 }

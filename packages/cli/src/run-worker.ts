@@ -2,19 +2,20 @@ import {
   ConfigError,
   defaultTimeoutSeconds,
   errorMessage,
-  type JobOutcome,
+  type JobSettledEvent,
   resolveTimeoutSeconds,
   WorkerRunner,
 } from "@svc-jobs/core";
+import { JobMetrics } from "@svc-jobs/registry";
 import { scheduleFromEnv } from "@svc-jobs/scheduler";
 import type { Logger } from "pino";
-import { register as globalRegister, Registry } from "prom-client";
+import { register as globalRegister } from "prom-client";
 import { CliError, EXIT_USAGE } from "./cli-error.js";
 import { createLogger } from "./create-logger.js";
 import { type EasyJobs, easyJobs } from "./easy-jobs.js";
-import { JOBS_HANDLERS_ENV, loadHandler } from "./load-handler.js";
+import { driverNamed, resolveDriver } from "./jobs-drivers.js";
+import { JOBS_HANDLERS_ENV, type LoadedHandler, loadHandler } from "./load-handler.js";
 import { type MetricsServer, startMetricsServer } from "./metrics-server.js";
-import { workerMetrics } from "./worker-metrics.js";
 
 /** The environment variable holding the schedule `svc-jobs run` loads. */
 export const JOBS_SCHEDULE_ENV = "JOBS_SCHEDULE_JSON";
@@ -41,7 +42,7 @@ export interface RunWorkerOptions {
   timeoutSeconds?: number;
   /** Seconds a reserved job stays hidden; a crashed worker's jobs come back after it. @default `JOBS_VISIBILITY_TIMEOUT_SECONDS`, else 60 */
   visibilityTimeoutSeconds?: number;
-  /** `memory` or `redis`. @default `JOBS_DRIVER` */
+  /** A `JOBS_DRIVERS` name: `memory` or `redis`. @default `JOBS_DRIVER` */
   driver?: string;
   /** @default `REDIS_URL` */
   redisUrl?: string;
@@ -86,7 +87,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   // registry asks for, else JOB_DEFAULT_TIMEOUT_SECONDS, else none.
   const timeoutSeconds = resolveTimeoutSeconds(options.timeoutSeconds, loaded.handler, env);
 
+  const driver = driverNamed(resolveDriver(options.driver ?? env.JOBS_DRIVER));
   const jobs = easyJobs({
+    ...driver.workerOptions,
     env,
     ...(options.driver === undefined ? {} : { driver: options.driver }),
     ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
@@ -95,42 +98,28 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     ...(options.visibilityTimeoutSeconds === undefined
       ? {}
       : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }),
-    // The worker outlives Redis outages: it reconnects forever with a capped backoff,
-    // while each command fails after two reconnects so the loop (and a SIGTERM) is
-    // never stuck behind a command queued for a server that is gone.
-    redisOptions: {
-      retryStrategy: (times: number) => Math.min(times * 250, 5000),
-      maxRetriesPerRequest: 2,
-    },
     // pino-style calls ({ task, err }, message): the worker's logger fits as it is.
     schedulerLogger: log,
   });
-  watchRedis(jobs, log);
+  driver.watch?.(jobs, log);
   let metricsServer: MetricsServer | undefined;
   let scheduling: Promise<void> | undefined;
   let stopping = false;
   try {
     const scheduled = await loadSchedule(jobs, env, options.cwd);
-    const cliRegistry = new Registry();
-    // A JobRegistry records job metrics itself; a bare function gets the same ones here.
-    let onJobMetrics: (outcome: JobOutcome) => void = () => {};
-    if (loaded.registry?.trackQueue) loaded.registry.trackQueue(jobs.queue, { name: jobs.prefix });
-    else
-      onJobMetrics = workerMetrics(cliRegistry, jobs.queue, {
-        queueName: jobs.prefix,
-      }).onJobSettled;
+    const recordJob = workerJobMetrics(loaded, jobs);
     const runner = new WorkerRunner(jobs.queue, loaded.handler, {
       concurrency: options.concurrency ?? 1,
       pollIntervalSeconds: options.pollIntervalSeconds ?? 0.5,
       ...(options.maxJobs === undefined ? {} : { maxJobs: options.maxJobs }),
       ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
-      onJobSettled: (outcome) => {
-        onJobMetrics(outcome);
-        logOutcome(log, outcome);
+      onJobSettled: (event) => {
+        recordJob(event);
+        logOutcome(log, event);
       },
       onError: (error, context) => {
-        // One "redis unreachable" line per outage is enough; reserve retries are expected.
-        if (context.phase === "reserve" && jobs.redis && jobs.redis.status !== "ready") return;
+        // The driver logs an outage once; reserve retries during it are expected.
+        if (context.phase === "reserve" && !driver.isReachable(jobs)) return;
         log.warn(
           {
             phase: context.phase,
@@ -145,9 +134,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     if (options.metricsPort !== undefined) {
       metricsServer = await startMetricsServer({
         port: options.metricsPort,
-        registries: [globalRegister, cliRegistry],
-        isReady: () =>
-          runner.isRunning && (jobs.redis === undefined || jobs.redis.status === "ready"),
+        registries: [globalRegister],
+        isReady: () => runner.isRunning && driver.isReachable(jobs),
       });
     }
     const onSignal = (signal: NodeJS.Signals) => {
@@ -170,8 +158,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     log.info(
       {
         driver: jobs.driver,
-        prefix: jobs.prefix,
-        redisUrl: jobs.redisUrl,
+        ...driver.describe(jobs),
         handlers: spec,
         export: loaded.exportName,
         jobNames: loaded.jobNames,
@@ -183,11 +170,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       },
       "worker started",
     );
-    if (jobs.driver === "memory") {
-      log.warn(
-        "memory driver: the queue lives inside this process, so other processes (your API, svc-jobs enqueue) cannot add jobs to it; set JOBS_DRIVER=redis to share a queue",
-      );
-    }
+    if (driver.workerWarning) log.warn(driver.workerWarning);
     try {
       await runner.start();
     } finally {
@@ -228,16 +211,36 @@ async function loadSchedule(
   }
 }
 
-function logOutcome(log: Logger, outcome: JobOutcome): void {
-  const { job, status, durationMs } = outcome;
+/**
+ * The worker's side of the one metrics module: the handlers module's `JobRegistry`
+ * metrics (its prefix and prom-client registry) when it exports one, else `JobMetrics`
+ * in prom-client's default registry; fed by the runner's `onJobSettled` whatever the
+ * handler. A registry's own handler feeds the same metrics through the runner too, and
+ * a job is counted once however many hooks report it. The queue gauge is labelled with
+ * the prefix.
+ */
+function workerJobMetrics(loaded: LoadedHandler, jobs: EasyJobs): (event: JobSettledEvent) => void {
+  const registry = loaded.registry;
+  if (registry && !registry.jobMetrics && registry.trackQueue) {
+    // A registry from an older @svc-jobs/registry records in its own dispatch.
+    registry.trackQueue(jobs.queue, { name: jobs.prefix });
+    return () => {};
+  }
+  const metrics = registry?.jobMetrics ?? new JobMetrics({ registry: globalRegister });
+  metrics.trackQueue(jobs.queue, { name: jobs.prefix });
+  return (event) => metrics.onJobSettled(event);
+}
+
+function logOutcome(log: Logger, event: JobSettledEvent): void {
+  const { job, outcome: status, durationSeconds } = event;
   const fields = {
     jobId: job.id,
     jobName: job.name,
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,
     status,
-    durationMs: Math.round(durationMs * 10) / 10,
-    ...(outcome.error === undefined ? {} : { err: errorMessage(outcome.error) }),
+    durationMs: Math.round(durationSeconds * 10_000) / 10,
+    ...(event.error === undefined ? {} : { err: errorMessage(event.error) }),
   };
   if (status === "completed") log.info(fields, "job completed");
   else if (status === "released") log.info(fields, "job handed back to the queue");
@@ -248,23 +251,4 @@ function logOutcome(log: Logger, outcome: JobOutcome): void {
       dead ? `job ${status}; no attempts left, moved to the DLQ` : `job ${status}; will retry`,
     );
   }
-}
-
-// Connection errors repeat every retry; one line per outage is enough.
-function watchRedis(jobs: EasyJobs, log: Logger): void {
-  const redis = jobs.redis;
-  if (!redis) return;
-  let down = false;
-  redis.on("error", (error: Error) => {
-    if (down) return;
-    down = true;
-    log.warn(
-      { redisUrl: jobs.redisUrl, err: error.message },
-      "redis unreachable; retrying with backoff",
-    );
-  });
-  redis.on("ready", () => {
-    if (down) log.info({ redisUrl: jobs.redisUrl }, "redis reachable again");
-    down = false;
-  });
 }

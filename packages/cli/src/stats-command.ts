@@ -1,12 +1,11 @@
 import type { QueueStats } from "@svc-jobs/core";
-import type { Cluster, Redis } from "ioredis";
 import { type AdminTarget, openAdmin } from "./open-admin.js";
 
 /** Options of {@link statsCommand}. */
 export interface StatsCommandOptions extends AdminTarget {
   /** Queue prefixes to show. */
   prefixes: string[];
-  /** Also show every prefix found in Redis (SCAN for `*:seq`). @default false */
+  /** Also show every queue prefix the backend holds (its driver lists them). @default false */
   all?: boolean;
   /** Print JSON instead of a table. @default false */
   json?: boolean;
@@ -34,7 +33,7 @@ export async function statsCommand(options: StatsCommandOptions): Promise<void> 
     const snapshot = async (): Promise<PrefixStats[]> => {
       const prefixes = [...options.prefixes];
       if (options.all) {
-        for (const found of await discoverPrefixes(admin.redis)) {
+        for (const found of await admin.listPrefixes()) {
           if (!prefixes.includes(found)) prefixes.push(found);
         }
       }
@@ -98,20 +97,4 @@ export function formatStats(rows: PrefixStats[]): string {
   const line = (c: string[]) =>
     c.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join("  ");
   return `${[line(header), ...cells.map(line)].join("\n")}\n`;
-}
-
-async function discoverPrefixes(redis: Redis | Cluster): Promise<string[]> {
-  const found = new Set<string>();
-  // On a cluster every master holds its own keys.
-  // isCluster rather than instanceof: ioredis is an optional peer, imported for types only.
-  const nodes = redis.isCluster ? (redis as Cluster).nodes("master") : [redis as Redis];
-  for (const node of nodes) {
-    let cursor = "0";
-    do {
-      const [next, keys] = await node.scan(cursor, "MATCH", "*:seq", "COUNT", 1000);
-      cursor = next;
-      for (const key of keys) found.add(key.slice(0, -":seq".length).replace(/^\{(.*)\}$/, "$1"));
-    } while (cursor !== "0");
-  }
-  return [...found].sort();
 }

@@ -1,5 +1,6 @@
 import type { Job } from "./job.js";
 import type { JsonObject, JsonPayload } from "./json.js";
+import type { JobSettledEvent } from "./run-job.js";
 
 /** What a handler receives besides the job. */
 export interface HandlerContext {
@@ -29,4 +30,10 @@ export type JobHandler<P extends JsonPayload<P> = JsonObject> = {
    * own; it wins over `JOB_DEFAULT_TIMEOUT_SECONDS`. `JobRegistry.asHandler()` sets it.
    */
   readonly timeoutSeconds?: number;
+  /**
+   * Called by `WorkerRunner` and `processOne` once per job this handler ran, after the
+   * queue was told how it ended and after their own `onJobSettled` option, with the same
+   * event. `JobRegistry.asHandler()` sets it to record the registry's metrics.
+   */
+  readonly onJobSettled?: (event: JobSettledEvent) => void;
 };

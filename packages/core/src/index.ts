@@ -43,9 +43,23 @@ export type {
 } from "./job-queue.js";
 export type { JsonCompatible, JsonObject, JsonPayload, JsonValue } from "./json.js";
 export type { Leader } from "./leader.js";
+export {
+  type ImportedModule,
+  importModule,
+  type LoadedModuleExport,
+  loadModuleExport,
+  type ModuleExportSpecifier,
+  parseModuleExport,
+} from "./load-module-export.js";
 export { ManualClock } from "./manual-clock.js";
+export { ModuleLoadError } from "./module-load-error.js";
 export { type ProcessOneOptions, processOne } from "./process-one.js";
 export { type QueueOptions, resolveQueueOptions } from "./queue-options.js";
+export {
+  isPathLike,
+  type ModuleResolveOptions,
+  resolveModuleUrl,
+} from "./resolve-module-url.js";
 export {
   type ExponentialRetryStrategy,
   exponentialRetry,
@@ -55,7 +69,12 @@ export {
   retryDelaySeconds,
   validateRetryStrategy,
 } from "./retry.js";
-export type { JobOutcome } from "./run-job.js";
+export type {
+  JobOutcome,
+  JobSettledEvent,
+  JobSettledHook,
+  JobSettledOutcome,
+} from "./run-job.js";
 export {
   type EnqueueLimits,
   jobIdOf,

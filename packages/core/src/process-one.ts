@@ -2,7 +2,13 @@ import { resolveTimeoutSeconds } from "./default-timeout.js";
 import type { JobHandler } from "./handler.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JsonObject, JsonPayload } from "./json.js";
-import { settleJob, startJob } from "./run-job.js";
+import {
+  type JobSettledEvent,
+  settledEvent,
+  settledHooks,
+  settleJob,
+  startJob,
+} from "./run-job.js";
 
 /** Options of {@link processOne}. */
 export interface ProcessOneOptions {
@@ -12,6 +18,12 @@ export interface ProcessOneOptions {
    * @default the handler's `timeoutSeconds` (e.g. `registry.asHandler({ timeoutSeconds })`), else `JOB_DEFAULT_TIMEOUT_SECONDS`, else none
    */
   timeoutSeconds?: number;
+  /**
+   * Called once, after the queue was told how the job ended, as `WorkerRunner`'s
+   * option of the same name; then the handler's own `onJobSettled`, if it has one.
+   * An error thrown by either rejects `processOne` (the job is settled already).
+   */
+  onJobSettled?: (event: JobSettledEvent) => void;
 }
 
 /**
@@ -37,7 +49,13 @@ export async function processOne<P extends JsonPayload<P> = JsonObject>(
   const timeoutSeconds = resolveTimeoutSeconds(opts.timeoutSeconds, handler);
   const job = await queue.reserveNext();
   if (!job) return false;
-  const running = startJob(job, handler as unknown as JobHandler, timeoutSeconds);
-  await settleJob(queue, job, await running.done);
+  const run = handler as unknown as JobHandler;
+  const result = await startJob(job, run, timeoutSeconds).done;
+  await settleJob(queue, job, result);
+  const hooks = settledHooks(opts.onJobSettled, run);
+  if (hooks.length > 0) {
+    const event = settledEvent(job, result.outcome, result.durationSeconds, result.error);
+    for (const hook of hooks) hook(event);
+  }
   return true;
 }

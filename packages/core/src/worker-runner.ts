@@ -6,8 +6,12 @@ import type { JobQueue, ReserveOptions } from "./job-queue.js";
 import type { JsonObject, JsonPayload } from "./json.js";
 import {
   type HandlerResult,
-  type JobOutcome,
+  type JobSettledEvent,
+  type JobSettledHook,
   type RunningJob,
+  secondsSince,
+  settledEvent,
+  settledHooks,
   settleJob,
   startJob,
 } from "./run-job.js";
@@ -40,8 +44,13 @@ export interface WorkerRunnerOptions {
   heartbeatSeconds?: number;
   /** Stop after this many jobs were taken (and finished). @default unlimited */
   maxJobs?: number;
-  /** Called once per job when its outcome is known (for logs and metrics). */
-  onJobSettled?: (outcome: JobOutcome) => void;
+  /**
+   * Called once per job, after the queue was told how it ended (acked, failed or handed
+   * back), whatever the handler: logs and metrics subscribe here. A handler with an
+   * `onJobSettled` of its own (a `JobRegistry`'s `asHandler()`) gets the same event
+   * right after. An error thrown here goes to `onError` (phase `settle`).
+   */
+  onJobSettled?: (event: JobSettledEvent) => void;
   /** Called on a backend error in the worker loop; the loop backs off and carries on. */
   onError?: (
     error: unknown,
@@ -88,7 +97,7 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
   readonly #timeoutSeconds: number | undefined;
   readonly #heartbeatSeconds: number;
   readonly #maxJobs: number;
-  readonly #onJobSettled: WorkerRunnerOptions["onJobSettled"];
+  readonly #settledHooks: JobSettledHook[];
   readonly #onError: WorkerRunnerOptions["onError"];
 
   /** Reserved jobs not yet acked, failed or handed back. */
@@ -129,7 +138,7 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
       options.maxJobs === undefined
         ? Number.POSITIVE_INFINITY
         : validateInteger("maxJobs", options.maxJobs, 1);
-    this.#onJobSettled = options.onJobSettled;
+    this.#settledHooks = settledHooks(options.onJobSettled, this.#handler);
     this.#onError = options.onError;
   }
 
@@ -277,10 +286,12 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
       await settled.catch(() =>
         withRetries(() => settleJob(this.#queue, job, result), this.#settleWindowSeconds()),
       );
-      this.#onJobSettled?.({ job, ...result });
     } catch (error) {
       this.#onError?.(error, { phase: "settle", job });
+      this.#remove(slot);
+      return;
     }
+    this.#settled(settledEvent(job, result.outcome, result.durationSeconds, result.error));
     this.#remove(slot);
   }
 
@@ -304,15 +315,28 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
     // A job whose handler finished is being acked or failed already.
     if (slot.released || slot.handlerDone) return;
     slot.released = true;
-    const { job } = slot.running;
+    const { job, startedAt } = slot.running;
     slot.running.abort(new WorkerStoppedError());
     try {
       await withRetries(() => this.#queue.release(job), 2);
-      this.#onJobSettled?.({ job, status: "released", durationMs: 0 });
     } catch (error) {
       this.#onError?.(error, { phase: "release", job });
+      this.#remove(slot);
+      return;
     }
+    this.#settled(settledEvent(job, "released", secondsSince(startedAt)));
     this.#remove(slot);
+  }
+
+  /** Calls every `onJobSettled` hook once with the event; a throwing hook goes to onError. */
+  #settled(event: JobSettledEvent): void {
+    for (const hook of this.#settledHooks) {
+      try {
+        hook(event);
+      } catch (error) {
+        this.#onError?.(error, { phase: "settle", job: event.job });
+      }
+    }
   }
 
   /** How long to keep retrying an ack or fail: most of a reservation, at most 15 s. */

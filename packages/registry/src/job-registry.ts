@@ -1,5 +1,4 @@
 import {
-  ConfigError,
   defaultTimeoutSeconds,
   type HandlerContext,
   type Job,
@@ -14,9 +13,8 @@ import {
 import { DuplicateHandlerError } from "./duplicate-handler-error.js";
 import { InvalidJobResultError } from "./invalid-job-result-error.js";
 import { JobFailedError } from "./job-failed-error.js";
-import { type DispatchStatus, JobMetrics } from "./job-metrics.js";
+import { JobMetrics, type TrackQueueOptions } from "./job-metrics.js";
 import type { JobResult } from "./job-result.js";
-import { loadPromClient } from "./load-prom-client.js";
 import type { MetricsRegistry } from "./metrics-registry.js";
 import type { RegistryHandler } from "./registry-handler.js";
 import type { StatsSource } from "./stats-source.js";
@@ -28,16 +26,10 @@ import { UnknownJobError } from "./unknown-job-error.js";
  */
 export const DEFAULT_DISPATCH_TIMEOUT_SECONDS = 300;
 
-/** Histogram buckets of `{prefix}_duration_seconds`, in seconds: jobs run from milliseconds to minutes. */
-export const DEFAULT_DURATION_BUCKETS_SECONDS: readonly number[] = [
-  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
-];
-
 // setTimeout fires at once for delays above 2^31-1 ms; longer timeouts mean "no timer".
 const MAX_TIMER_SECONDS = 2_147_483;
 /** The timeout of a dispatch that runs no timer (the worker's rules). */
 const NO_TIMER = Number.POSITIVE_INFINITY;
-const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 /** Options of {@link JobRegistry}. */
 export interface JobRegistryOptions {
@@ -99,12 +91,6 @@ export interface AsHandlerOptions {
   timeoutSeconds?: number;
 }
 
-/** Options of {@link JobRegistry.trackQueue}. */
-export interface TrackQueueOptions {
-  /** The `queue` label of `{prefix}_queue_size`; unique per tracked queue. @default "default" */
-  name?: string;
-}
-
 /**
  * Routes jobs to handlers by job name, with structured results and (when prom-client
  * is installed) Prometheus metrics. Run by a worker (through {@link JobRegistry.asHandler}),
@@ -134,45 +120,36 @@ export interface TrackQueueOptions {
 export class JobRegistry {
   /** The prefix of this registry's metric names. */
   readonly metricPrefix: string;
+  /**
+   * The registry's metrics (see {@link JobMetrics}): what its `asHandler()` feeds
+   * through the worker's `onJobSettled`, and what a direct `dispatch` records in. Pass
+   * `jobMetrics.onJobSettled` to a worker running other handlers to count their jobs in
+   * the same metrics; a job is counted once however many hooks report it.
+   */
+  readonly jobMetrics: JobMetrics;
 
   readonly #handlers = new Map<string, RegistryHandler>();
   /** Timeout of a direct `dispatch`: the option, else the environment, else 300 s. */
   readonly #timeoutSeconds: number;
   /** The `timeoutSeconds` option as given (what `asHandler()` asks a worker for), or undefined. */
   readonly #optionTimeoutSeconds: number | undefined;
-  readonly #promRegistry: MetricsRegistry | undefined;
-  readonly #metricsWanted: boolean;
-  readonly #buckets: readonly number[];
-  // undefined: not created yet; null: disabled or prom-client not installed.
-  #metrics: JobMetrics | null | undefined;
 
   constructor(options: JobRegistryOptions = {}) {
-    const prefix = options.metricPrefix ?? "jobs";
-    if (typeof prefix !== "string" || !METRIC_PREFIX.test(prefix)) {
-      throw new ConfigError(
-        `metricPrefix must be a Prometheus metric name prefix (letters, digits, "_" and ":", not starting with a digit), got ${JSON.stringify(prefix)}: use e.g. "myapp_jobs"`,
-      );
-    }
-    this.metricPrefix = prefix;
+    this.jobMetrics = new JobMetrics({
+      ...(options.metricPrefix === undefined ? {} : { metricPrefix: options.metricPrefix }),
+      ...(options.registry === undefined ? {} : { registry: options.registry }),
+      ...(options.metrics === undefined ? {} : { enabled: options.metrics }),
+      ...(options.durationBuckets === undefined
+        ? {}
+        : { durationBuckets: options.durationBuckets }),
+    });
+    this.metricPrefix = this.jobMetrics.metricPrefix;
     this.#optionTimeoutSeconds =
       options.timeoutSeconds === undefined
         ? undefined
         : checkTimeout("timeoutSeconds", options.timeoutSeconds);
     this.#timeoutSeconds =
       this.#optionTimeoutSeconds ?? defaultTimeoutSeconds() ?? DEFAULT_DISPATCH_TIMEOUT_SECONDS;
-    this.#promRegistry = options.registry;
-    this.#metricsWanted = options.metrics ?? true;
-    const buckets = options.durationBuckets ?? DEFAULT_DURATION_BUCKETS_SECONDS;
-    if (
-      !Array.isArray(buckets) ||
-      buckets.length === 0 ||
-      buckets.some((b, i) => !Number.isFinite(b) || b <= 0 || (i > 0 && b <= buckets[i - 1]!))
-    ) {
-      throw new ConfigError(
-        `durationBuckets must be a non-empty array of increasing positive numbers of seconds, got ${JSON.stringify(buckets)}`,
-      );
-    }
-    this.#buckets = [...buckets];
   }
 
   /**
@@ -180,7 +157,7 @@ export class JobRegistry {
    * `metrics` was not set to `false`. Reading it creates the metrics.
    */
   get metricsEnabled(): boolean {
-    return this.#getMetrics() !== null;
+    return this.jobMetrics.enabled;
   }
 
   /**
@@ -278,7 +255,7 @@ export class JobRegistry {
       options.timeoutSeconds === undefined
         ? this.#timeoutSeconds
         : checkTimeout("timeoutSeconds", options.timeoutSeconds);
-    return this.#dispatch(job as Job, timeoutSeconds, options.signal);
+    return this.#dispatch(job as Job, timeoutSeconds, options.signal, this.jobMetrics);
   }
 
   /**
@@ -292,7 +269,11 @@ export class JobRegistry {
    * `timeoutSeconds` property (from `options.timeoutSeconds`, else the registry's
    * `timeoutSeconds` option) is what it asks the worker for; the worker uses it unless
    * it is given a `timeoutSeconds` of its own, and over `JOB_DEFAULT_TIMEOUT_SECONDS`.
-   * When the worker times a job out, dispatch counts status `timeout`.
+   *
+   * Its metrics come from the worker: its `onJobSettled` property (which `WorkerRunner`
+   * and `processOne` call once per job) records each outcome in {@link JobRegistry.jobMetrics},
+   * so a job the worker times out counts as status `timeout`. Called without a worker,
+   * it records nothing.
    *
    * @example
    * ```ts
@@ -305,17 +286,23 @@ export class JobRegistry {
         ? this.#optionTimeoutSeconds
         : checkTimeout("timeoutSeconds", options.timeoutSeconds);
     const handler = async (job: Job, context: HandlerContext): Promise<JobResult> => {
-      const result = await this.#dispatch(job, NO_TIMER, context?.signal);
+      const result = await this.#dispatch(job, NO_TIMER, context?.signal, undefined);
       if (!result.success) throw new JobFailedError(job.name, result);
       return result;
     };
-    return timeoutSeconds === undefined ? handler : Object.assign(handler, { timeoutSeconds });
+    const { onJobSettled } = this.jobMetrics;
+    return Object.assign(
+      handler,
+      timeoutSeconds === undefined ? { onJobSettled } : { onJobSettled, timeoutSeconds },
+    );
   }
 
+  /** Runs a job's handler; records in `jobMetrics` when given (a direct dispatch; a worker's hook records the rest). */
   async #dispatch(
     job: Job,
     timeoutSeconds: number,
     outer: AbortSignal | undefined,
+    jobMetrics: JobMetrics | undefined,
   ): Promise<JobResult> {
     if (job === null || typeof job !== "object" || typeof job.name !== "string") {
       throw new JobValidationError(
@@ -323,11 +310,13 @@ export class JobRegistry {
         `dispatch needs a Job with a string name, got ${job === null ? "null" : typeof job}: pass the job a queue's reserveNext() returned`,
       );
     }
-    const metrics = this.#getMetrics();
+    // Created before the handler runs, so a clashing metric fails the dispatch up front.
+    const metrics = jobMetrics?.enabled ? jobMetrics : undefined;
     const handler = this.#handlers.get(job.name);
     if (!handler) {
-      metrics?.record(job.name, "error", undefined, "UnknownJobError");
-      throw new UnknownJobError(job.name, this.listHandlers());
+      const error = new UnknownJobError(job.name, this.listHandlers());
+      metrics?.record(job.name, "failed", 0, error);
+      throw error;
     }
 
     const controller = new AbortController();
@@ -373,19 +362,18 @@ export class JobRegistry {
       result = toJobResult(job.name, await outcome);
     } catch (error) {
       const seconds = (performance.now() - started) / 1000;
-      if (timeoutError !== undefined && error === timeoutError) {
-        metrics?.record(job.name, "timeout", seconds, "JobTimeoutError");
-      } else {
-        metrics?.record(job.name, "error", seconds, errorType(error));
-      }
+      const timedOutHere = timeoutError !== undefined && error === timeoutError;
+      metrics?.record(job.name, timedOutHere ? "timeout" : "failed", seconds, error);
       throw error;
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener("abort", forwardAbort);
     }
-    const seconds = (performance.now() - started) / 1000;
-    const status: DispatchStatus = result.success ? "success" : "failure";
-    metrics?.record(job.name, status, seconds, result.success ? undefined : "JobFailedError");
+    if (metrics) {
+      const seconds = (performance.now() - started) / 1000;
+      if (result.success) metrics.record(job.name, "completed", seconds);
+      else metrics.record(job.name, "failed", seconds, new JobFailedError(job.name, result));
+    }
     return result;
   }
 
@@ -402,31 +390,7 @@ export class JobRegistry {
    * ```
    */
   trackQueue(queue: StatsSource, options: TrackQueueOptions = {}): () => void {
-    if (queue === null || typeof queue !== "object" || typeof queue.stats !== "function") {
-      throw new JobValidationError(
-        "queue",
-        "trackQueue needs a queue with a stats() method, e.g. an InMemoryJobQueue or RedisJobQueue",
-      );
-    }
-    const name = options.name ?? "default";
-    if (typeof name !== "string" || name.length === 0) {
-      throw new JobValidationError(
-        "options.name",
-        `trackQueue's name must be a non-empty string, got ${JSON.stringify(name)}`,
-      );
-    }
-    const metrics = this.#getMetrics();
-    return metrics ? metrics.trackQueue(name, queue) : () => {};
-  }
-
-  #getMetrics(): JobMetrics | null {
-    if (this.#metrics === undefined) {
-      const prom = this.#metricsWanted ? loadPromClient() : undefined;
-      this.#metrics = prom
-        ? new JobMetrics(prom, this.metricPrefix, this.#promRegistry, this.#buckets)
-        : null;
-    }
-    return this.#metrics;
+    return this.jobMetrics.trackQueue(queue, options);
   }
 }
 
@@ -474,15 +438,4 @@ function toJobResult(jobName: string, value: unknown): JobResult {
     );
   }
   return value as JobResult;
-}
-
-/** The `error_type` label: the error's name, e.g. `TypeError` or `TimeoutError`. */
-function errorType(error: unknown): string {
-  let type: string;
-  if (error instanceof Error) {
-    type = error.name && error.name !== "Error" ? error.name : error.constructor?.name || "Error";
-  } else {
-    type = error === null ? "null" : typeof error;
-  }
-  return type.slice(0, 64);
 }

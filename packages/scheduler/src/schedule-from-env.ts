@@ -1,7 +1,14 @@
-import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { type JobQueue, type JsonObject, serializePayload, validateJobName } from "@svc-jobs/core";
+import {
+  importModule,
+  isPathLike,
+  type JobQueue,
+  type JsonObject,
+  parseModuleExport,
+  serializePayload,
+  validateJobName,
+} from "@svc-jobs/core";
 import { parseCron } from "./cron-schedule.js";
 import { describeValue } from "./describe-value.js";
 import type { Scheduler, TaskFunction } from "./in-memory-scheduler.js";
@@ -19,11 +26,10 @@ export interface ScheduleFromEnvOptions {
   cwd?: string;
   /**
    * Loads a target's module. It receives a `file:` URL for path targets and the bare
-   * specifier for packages. The default is a dynamic `import()`; a package it cannot
-   * find from `@svc-jobs/scheduler`'s own location (pnpm's strict layout) is looked
-   * up from `cwd`. Pass `(specifier) => import(specifier)` from your app to resolve
-   * packages exactly as your code does.
-   * @default dynamic import
+   * specifier for packages. The default is core's `importModule` (the loader
+   * `svc-jobs run --handlers` uses too): paths relative to `cwd`, packages found from
+   * `cwd` the way an `import()` in a file there finds them, exports maps honoured.
+   * @default core's importModule from `cwd`
    */
   importModule?: (specifier: string) => Promise<Record<string, unknown>>;
 }
@@ -36,6 +42,9 @@ interface TargetEntry {
   name: string;
   schedule: Schedule;
   target: string;
+  /** The module as written. */
+  module: string;
+  /** What `importModule` gets: a `file:` URL for paths, the package as written. */
   specifier: string;
   exportName: string;
 }
@@ -146,14 +155,17 @@ export async function scheduleFromEnv(
   }
 
   // Import every target before registering anything, so a bad one starts nothing.
-  const load = options.importModule ?? ((specifier: string) => defaultImport(specifier, cwd));
+  const custom = options.importModule;
+  const load = custom
+    ? (entry: TargetEntry) => custom(entry.specifier)
+    : async (entry: TargetEntry) => (await importModule(entry.module, { cwd })).namespace;
   const modules = new Map<string, Promise<Record<string, unknown>>>();
   const functions = new Map<number, TaskFunction>();
   for (const entry of entries) {
     if (entry.kind !== "target") continue;
     let loading = modules.get(entry.specifier);
     if (!loading) {
-      loading = Promise.resolve().then(() => load(entry.specifier));
+      loading = Promise.resolve().then(() => load(entry));
       modules.set(entry.specifier, loading);
     }
     const where = `${envVar}[${entry.index}].target ${JSON.stringify(entry.target)}`;
@@ -312,8 +324,8 @@ function checkEntry(
         `${at("target")} must be a string "module:export", got ${describeValue(target)}`,
       );
     }
-    const { module, exportName } = splitTarget(target);
-    if (module.length === 0 || !EXPORT_NAME.test(exportName)) {
+    const { module, exportName } = parseModuleExport(target);
+    if (module.length === 0 || exportName === undefined || !EXPORT_NAME.test(exportName)) {
       throw fail(
         "target",
         `${at("target")} ${JSON.stringify(target)} must look like "module:export" (e.g. "./dist/tasks.js:cleanup" or "my-package:cleanup"; "module#export" also works)`,
@@ -325,6 +337,7 @@ function checkEntry(
       name,
       schedule,
       target,
+      module,
       specifier: resolveSpecifier(module, cwd),
       exportName,
     };
@@ -374,42 +387,7 @@ function checkEntry(
   };
 }
 
-function splitTarget(target: string): { module: string; exportName: string } {
-  // The last separator wins, so "node:os:freemem" and "C:\\app\\tasks.js:run" split right.
-  const hash = target.lastIndexOf("#");
-  const at = hash >= 0 ? hash : target.lastIndexOf(":");
-  if (at < 0) return { module: target, exportName: "" };
-  return { module: target.slice(0, at).trim(), exportName: target.slice(at + 1).trim() };
-}
-
-function isPathLike(module: string): boolean {
-  return (
-    module === "." ||
-    module === ".." ||
-    module.startsWith("./") ||
-    module.startsWith("../") ||
-    path.isAbsolute(module)
-  );
-}
-
 function resolveSpecifier(module: string, cwd: string): string {
   if (isPathLike(module)) return pathToFileURL(path.resolve(cwd, module)).href;
   return module;
-}
-
-async function defaultImport(specifier: string, cwd: string): Promise<Record<string, unknown>> {
-  try {
-    return await import(/* @vite-ignore */ specifier);
-  } catch (error) {
-    if (specifier.startsWith("file:") || specifier.startsWith("node:")) throw error;
-    // The package may be installed for the app but not visible from this package
-    // (pnpm's strict layout): resolve it from the working directory instead.
-    let resolved: string;
-    try {
-      resolved = createRequire(path.join(cwd, "noop.js")).resolve(specifier);
-    } catch {
-      throw error;
-    }
-    return await import(/* @vite-ignore */ pathToFileURL(resolved).href);
-  }
 }
