@@ -1,4 +1,5 @@
 import type { Clock } from "./clock.js";
+import { createJob } from "./create-job.js";
 import { errorMessage, visibilityExpiredMessage } from "./error-message.js";
 import { QueueClosedError } from "./errors.js";
 import { MinHeap } from "./heap.js";
@@ -13,23 +14,18 @@ import type {
   ReserveOptions,
 } from "./job-queue.js";
 import type { JsonObject, JsonPayload } from "./json.js";
+import { type PreparedEnqueue, prepareEnqueue, prepareEnqueueMany } from "./prepare-enqueue.js";
 import { type QueueOptions, resolveQueueOptions } from "./queue-options.js";
 import { type RetryStrategy, retryDelaySeconds } from "./retry.js";
-import {
-  jobIdOf,
-  type PreparedEnqueue,
-  prepareEnqueue,
-  prepareEnqueueMany,
-  validateInteger,
-  validateSeconds,
-} from "./validate.js";
+import { jobIdOf, validateInteger, validateSeconds } from "./validate.js";
 
 /** Options of {@link InMemoryJobQueue}: the options every queue takes. */
 export interface InMemoryJobQueueOptions extends QueueOptions {}
 
 type State = "ready" | "delayed" | "processing" | "dlq";
 
-interface Record_ {
+/** A job as the queue keeps it, with where it is and since when. */
+interface StoredJob {
   job: Job;
   /** The payload as stored (JSON text), so callers cannot mutate queued data. */
   payloadJson: string;
@@ -61,7 +57,7 @@ export class InMemoryJobQueue implements JobQueue {
   #retry: RetryStrategy;
   #maxPayloadBytes: number;
   #seq = 0;
-  #records = new Map<string, Record_>();
+  #jobs = new Map<string, StoredJob>();
   /** FIFO of ready ids; `#readyHead` avoids O(n) shifts. Entries may be stale (checked on pop). */
   #ready: string[] = [];
   #readyHead = 0;
@@ -129,41 +125,41 @@ export class InMemoryJobQueue implements JobQueue {
 
   async ack(job: JobRef): Promise<void> {
     this.#assertOpen();
-    const rec = this.#fenced(job);
-    if (!rec) return;
+    const stored = this.#fenced(job);
+    if (!stored) return;
     this.#processingCount--;
-    this.#records.delete(rec.job.id);
+    this.#jobs.delete(stored.job.id);
   }
 
   async fail(job: JobRef, error?: unknown): Promise<void> {
     this.#assertOpen();
-    const rec = this.#fenced(job);
-    if (!rec) return;
+    const stored = this.#fenced(job);
+    if (!stored) return;
     this.#processingCount--;
-    rec.job.lastError = errorMessage(error);
-    this.#failAttempt(rec, this.#clock.now());
+    stored.job.lastError = errorMessage(error);
+    this.#failAttempt(stored, this.#clock.now());
   }
 
   async release(job: JobRef): Promise<void> {
     this.#assertOpen();
-    const rec = this.#fenced(job);
-    if (!rec) return;
+    const stored = this.#fenced(job);
+    if (!stored) return;
     this.#processingCount--;
-    rec.job.attempts = Math.max(0, rec.job.attempts - 1);
-    rec.state = "ready";
-    rec.version++;
-    this.#readyFront(rec.job.id);
+    stored.job.attempts = Math.max(0, stored.job.attempts - 1);
+    stored.state = "ready";
+    stored.version++;
+    this.#readyFront(stored.job.id);
     this.#notify();
   }
 
   async extendVisibility(job: JobRef, seconds: number): Promise<void> {
     this.#assertOpen();
     validateSeconds("seconds", seconds, 0);
-    const rec = this.#fenced(job);
-    if (!rec) return;
-    rec.at = this.#clock.now() + seconds * 1000;
-    rec.version++;
-    this.#processing.push(rec.at, { id: rec.job.id, version: rec.version });
+    const stored = this.#fenced(job);
+    if (!stored) return;
+    stored.at = this.#clock.now() + seconds * 1000;
+    stored.version++;
+    this.#processing.push(stored.at, { id: stored.job.id, version: stored.version });
   }
 
   async stats(): Promise<QueueStats> {
@@ -194,53 +190,49 @@ export class InMemoryJobQueue implements JobQueue {
     if (p.dedupeKey !== null) {
       const hit = this.#dedupe.get(p.dedupeKey);
       if (hit && hit.expiresAt > now) {
-        const existing = this.#records.get(hit.id);
+        const existing = this.#jobs.get(hit.id);
         if (existing) return this.#snapshot(existing);
         // The first job finished: the key still holds for its 24 h, so nothing new is
         // created; return what the caller originally got, reconstructed.
-        return {
+        return createJob({
           id: hit.id,
           name: p.name,
           payload: JSON.parse(p.payloadJson),
-          availableAt: new Date(now),
-          attempts: 0,
+          availableAt: now,
           maxAttempts: p.maxAttempts,
           backoffSeconds: p.backoffSeconds,
-          lastError: null,
-        };
+        });
       }
     }
     const id = String(++this.#seq);
     const availableAt = now + p.delaySeconds * 1000;
-    const rec: Record_ = {
-      job: {
+    const stored: StoredJob = {
+      job: createJob({
         id,
         name: p.name,
         payload: p.payload,
-        availableAt: new Date(availableAt),
-        attempts: 0,
+        availableAt,
         maxAttempts: p.maxAttempts,
         backoffSeconds: p.backoffSeconds,
-        lastError: null,
-      },
+      }),
       payloadJson: p.payloadJson,
       state: "ready",
       at: availableAt,
       version: 0,
     };
-    this.#records.set(id, rec);
+    this.#jobs.set(id, stored);
     if (p.dedupeKey !== null) {
       this.#dedupe.set(p.dedupeKey, { id, expiresAt: now + DEDUPE_TTL_SECONDS * 1000 });
     }
     if (p.delaySeconds > 0) {
-      rec.state = "delayed";
-      this.#delayed.push(availableAt, { id, version: rec.version });
+      stored.state = "delayed";
+      this.#delayed.push(availableAt, { id, version: stored.version });
       this.#delayedCount++;
     } else {
       this.#readyBack(id);
       this.#notify();
     }
-    return this.#snapshot(rec);
+    return this.#snapshot(stored);
   }
 
   #tryReserve(): Job | null {
@@ -250,17 +242,17 @@ export class InMemoryJobQueue implements JobQueue {
       const id = this.#ready[this.#readyHead]!;
       this.#ready[this.#readyHead] = "";
       this.#readyHead++;
-      const rec = this.#records.get(id);
-      if (rec?.state !== "ready") continue;
+      const stored = this.#jobs.get(id);
+      if (stored?.state !== "ready") continue;
       this.#readyCount--;
       this.#compactReady();
-      rec.state = "processing";
-      rec.job.attempts++;
-      rec.at = now + this.visibilityTimeoutSeconds * 1000;
-      rec.version++;
-      this.#processing.push(rec.at, { id, version: rec.version });
+      stored.state = "processing";
+      stored.job.attempts++;
+      stored.at = now + this.visibilityTimeoutSeconds * 1000;
+      stored.version++;
+      this.#processing.push(stored.at, { id, version: stored.version });
       this.#processingCount++;
-      return this.#snapshot(rec);
+      return this.#snapshot(stored);
     }
     this.#compactReady();
     return null;
@@ -273,69 +265,73 @@ export class InMemoryJobQueue implements JobQueue {
       const top = this.#processing.peek();
       if (!top || this.#processing.peekScore()! > now) break;
       this.#processing.pop();
-      const rec = this.#records.get(top.id);
-      if (rec?.state !== "processing" || rec.version !== top.version) continue;
+      const stored = this.#jobs.get(top.id);
+      if (stored?.state !== "processing" || stored.version !== top.version) continue;
       this.#processingCount--;
-      rec.job.lastError = visibilityExpiredMessage(rec.job.attempts);
-      if (rec.job.attempts >= rec.job.maxAttempts) {
-        this.#toDlq(rec);
+      stored.job.lastError = visibilityExpiredMessage(stored.job.attempts);
+      if (stored.job.attempts >= stored.job.maxAttempts) {
+        this.#toDlq(stored);
       } else {
-        rec.state = "ready";
-        rec.version++;
-        rec.job.availableAt = new Date(now);
-        this.#readyBack(rec.job.id);
+        stored.state = "ready";
+        stored.version++;
+        stored.job.availableAt = new Date(now);
+        this.#readyBack(stored.job.id);
       }
     }
     for (;;) {
       const top = this.#delayed.peek();
       if (!top || this.#delayed.peekScore()! > now) break;
       this.#delayed.pop();
-      const rec = this.#records.get(top.id);
-      if (rec?.state !== "delayed" || rec.version !== top.version) continue;
+      const stored = this.#jobs.get(top.id);
+      if (stored?.state !== "delayed" || stored.version !== top.version) continue;
       this.#delayedCount--;
-      rec.state = "ready";
-      rec.version++;
-      this.#readyBack(rec.job.id);
+      stored.state = "ready";
+      stored.version++;
+      this.#readyBack(stored.job.id);
     }
   }
 
-  #failAttempt(rec: Record_, now: number): void {
-    if (rec.job.attempts >= rec.job.maxAttempts) {
-      this.#toDlq(rec);
+  #failAttempt(stored: StoredJob, now: number): void {
+    if (stored.job.attempts >= stored.job.maxAttempts) {
+      this.#toDlq(stored);
       return;
     }
-    const delaySeconds = retryDelaySeconds(this.#retry, rec.job.attempts, rec.job.backoffSeconds);
+    const delaySeconds = retryDelaySeconds(
+      this.#retry,
+      stored.job.attempts,
+      stored.job.backoffSeconds,
+    );
     const due = now + delaySeconds * 1000;
-    rec.job.availableAt = new Date(due);
-    rec.version++;
+    stored.job.availableAt = new Date(due);
+    stored.version++;
     if (delaySeconds > 0) {
-      rec.state = "delayed";
-      rec.at = due;
-      this.#delayed.push(due, { id: rec.job.id, version: rec.version });
+      stored.state = "delayed";
+      stored.at = due;
+      this.#delayed.push(due, { id: stored.job.id, version: stored.version });
       this.#delayedCount++;
     } else {
-      rec.state = "ready";
-      this.#readyBack(rec.job.id);
+      stored.state = "ready";
+      this.#readyBack(stored.job.id);
       this.#notify();
     }
   }
 
-  #toDlq(rec: Record_): void {
-    rec.state = "dlq";
-    rec.version++;
-    this.#dead.set(rec.job.id, true);
+  #toDlq(stored: StoredJob): void {
+    stored.state = "dlq";
+    stored.version++;
+    this.#dead.set(stored.job.id, true);
   }
 
   /** The reserved record `job` refers to, or undefined when the reservation is gone or stale. */
-  #fenced(job: JobRef): Record_ | undefined {
+  #fenced(job: JobRef): StoredJob | undefined {
     const id = jobIdOf(job);
-    const rec = this.#records.get(id);
-    if (rec?.state !== "processing") return undefined;
+    const stored = this.#jobs.get(id);
+    if (stored?.state !== "processing") return undefined;
     // The attempt number fences the call: after a newer reservation it no longer
     // matches. A holder whose deadline passed but whose job nobody took yet may still
     // finish it, which saves a needless second run.
-    if (typeof job !== "string" && job.attempts !== rec.job.attempts) return undefined;
-    return rec;
+    if (typeof job !== "string" && job.attempts !== stored.job.attempts) return undefined;
+    return stored;
   }
 
   #readyBack(id: string): void {
@@ -395,17 +391,17 @@ export class InMemoryJobQueue implements JobQueue {
     });
   }
 
-  #snapshot(rec: Record_): Job {
-    const j = rec.job;
+  /**
+   * A copy of a stored job (made by `createJob`) for a caller, with its own payload and
+   * `Date`, so nobody shares queued data. A spread copies every field, whatever `Job`
+   * holds, and costs one object where a `createJob` call here would cost two.
+   */
+  #snapshot(stored: StoredJob): Job {
+    const job = stored.job;
     return {
-      id: j.id,
-      name: j.name,
-      payload: JSON.parse(rec.payloadJson),
-      availableAt: new Date(j.availableAt.getTime()),
-      attempts: j.attempts,
-      maxAttempts: j.maxAttempts,
-      backoffSeconds: j.backoffSeconds,
-      lastError: j.lastError,
+      ...job,
+      payload: JSON.parse(stored.payloadJson),
+      availableAt: new Date(job.availableAt.getTime()),
     };
   }
 
@@ -419,7 +415,7 @@ export class InMemoryJobQueue implements JobQueue {
     for (const id of this.#dead.keys()) {
       if (i++ < offset) continue;
       if (out.length >= limit) break;
-      out.push(this.#snapshot(this.#records.get(id)!));
+      out.push(this.#snapshot(this.#jobs.get(id)!));
     }
     return out;
   }
@@ -429,11 +425,11 @@ export class InMemoryJobQueue implements JobQueue {
     const jobId = jobIdOf(id, "id");
     this.#housekeep(this.#clock.now());
     if (!this.#dead.delete(jobId)) return false;
-    const rec = this.#records.get(jobId)!;
-    rec.state = "ready";
-    rec.version++;
-    rec.job.attempts = 0;
-    rec.job.availableAt = new Date(this.#clock.now());
+    const stored = this.#jobs.get(jobId)!;
+    stored.state = "ready";
+    stored.version++;
+    stored.job.attempts = 0;
+    stored.job.availableAt = new Date(this.#clock.now());
     this.#readyBack(jobId);
     this.#notify();
     return true;
@@ -451,7 +447,7 @@ export class InMemoryJobQueue implements JobQueue {
     this.#assertOpen();
     this.#housekeep(this.#clock.now());
     const n = this.#dead.size;
-    for (const id of this.#dead.keys()) this.#records.delete(id);
+    for (const id of this.#dead.keys()) this.#jobs.delete(id);
     this.#dead.clear();
     return n;
   }

@@ -8,6 +8,7 @@ export {
 export {
   errorMessage,
   MAX_ERROR_MESSAGE_LENGTH,
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
   visibilityExpiredMessage,
 } from "./error-message.js";
 export {
@@ -53,8 +54,22 @@ export {
 } from "./load-module-export.js";
 export { ManualClock } from "./manual-clock.js";
 export { ModuleLoadError } from "./module-load-error.js";
+export {
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
+  type EnqueueLimits,
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
+  type PreparedEnqueue,
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
+  prepareEnqueue,
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
+  prepareEnqueueMany,
+} from "./prepare-enqueue.js";
 export { type ProcessOneOptions, processOne } from "./process-one.js";
-export { type QueueOptions, resolveQueueOptions } from "./queue-options.js";
+export {
+  type QueueOptions,
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
+  resolveQueueOptions,
+} from "./queue-options.js";
 export {
   isPathLike,
   type ModuleResolveOptions,
@@ -67,6 +82,7 @@ export {
   linearRetry,
   type RetryStrategy,
   retryDelaySeconds,
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
   validateRetryStrategy,
 } from "./retry.js";
 export type {
@@ -76,15 +92,21 @@ export type {
   JobSettledOutcome,
 } from "./run-job.js";
 export {
-  type EnqueueLimits,
-  jobIdOf,
-  type PreparedEnqueue,
-  prepareEnqueue,
-  prepareEnqueueMany,
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
   serializePayload,
-  validateEnqueueOptions,
+} from "./serialize-payload.js";
+export {
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
+  jobIdOf,
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
   validateInteger,
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
   validateJobName,
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
   validateSeconds,
 } from "./validate.js";
+export {
+  /** @deprecated Import from `@svc-jobs/core/backend`. */
+  validateEnqueueOptions,
+} from "./validate-enqueue-options.js";
 export { type StopOptions, WorkerRunner, type WorkerRunnerOptions } from "./worker-runner.js";
