@@ -1,3 +1,4 @@
+import { BackendError } from "@svc-jobs/core";
 import type { Cluster, Redis } from "ioredis";
 import { CliError, EXIT_RUNTIME } from "./cli-error.js";
 import { createClient } from "./create-client.js";
@@ -52,7 +53,7 @@ export async function connectRedis(options: ConnectRedisOptions = {}): Promise<R
       client.connect().then(() => client.ping()),
       new Promise((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`no answer within ${timeoutSeconds}s`)),
+          () => reject(new BackendError(`no answer within ${timeoutSeconds}s`)),
           timeoutSeconds * 1000,
         );
       }),

@@ -1,4 +1,5 @@
-import { type EnqueueOptions, prepareEnqueue } from "@svc-jobs/core";
+import type { EnqueueOptions } from "@svc-jobs/core";
+import { prepareEnqueue } from "@svc-jobs/core/backend";
 import { CliError, EXIT_USAGE } from "./cli-error.js";
 import { type AdminTarget, openAdmin } from "./open-admin.js";
 

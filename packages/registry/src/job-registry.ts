@@ -7,9 +7,8 @@ import {
   JobValidationError,
   type JsonObject,
   type JsonPayload,
-  validateJobName,
-  validateSeconds,
 } from "@svc-jobs/core";
+import { validateJobName, validateSeconds } from "@svc-jobs/core/backend";
 import { DuplicateHandlerError } from "./duplicate-handler-error.js";
 import { InvalidJobResultError } from "./invalid-job-result-error.js";
 import { JobFailedError } from "./job-failed-error.js";

@@ -1,5 +1,5 @@
+import { describeValue } from "@svc-jobs/core/backend";
 import { Cron } from "croner";
-import { describeValue } from "./describe-value.js";
 import { ScheduleConfigError } from "./schedule-config-error.js";
 
 // croner knows these except @midnight, which Vixie cron and croniter accept.

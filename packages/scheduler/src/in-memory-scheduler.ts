@@ -1,16 +1,22 @@
 import {
+  BackendError,
   type Clock,
   type EnqueueOptions,
   type JobQueue,
+  JobsError,
   type JsonObject,
   type Leader,
-  serializePayload,
   systemClock,
+} from "@svc-jobs/core";
+import {
+  describeValue,
+  type KnownKeys,
+  rejectUnknownKeys,
+  serializePayload,
   validateEnqueueOptions,
   validateJobName,
-} from "@svc-jobs/core";
+} from "@svc-jobs/core/backend";
 import { type CronSchedule, parseCron } from "./cron-schedule.js";
-import { describeValue } from "./describe-value.js";
 import { ScheduleConfigError } from "./schedule-config-error.js";
 import { resolveSchedulerLogger, type SchedulerLogger, safeLog } from "./scheduler-logger.js";
 
@@ -106,26 +112,26 @@ interface Task {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const RELEASE_TIMEOUT_MS = 5_000;
-const JOB_OPTION_KEYS = new Set([
-  "intervalSeconds",
-  "aligned",
-  "cron",
-  "timezone",
-  "queue",
-  "jobName",
-  "payload",
-  "payloadFactory",
-  "enqueueOptions",
-]);
-const JOB_OPTION_HINTS: Record<string, string> = {
-  interval: "intervalSeconds",
-  interval_seconds: "intervalSeconds",
-  job_name: "jobName",
-  name: "jobName",
-  payload_factory: "payloadFactory",
-  tz: "timezone",
-  delaySeconds: "enqueueOptions: { delaySeconds }",
-  delay_seconds: "enqueueOptions: { delaySeconds }",
+const JOB_OPTIONS: KnownKeys = {
+  keys: [
+    "intervalSeconds",
+    "aligned",
+    "cron",
+    "timezone",
+    "queue",
+    "jobName",
+    "payload",
+    "payloadFactory",
+    "enqueueOptions",
+  ],
+  // interval_seconds, job_name, payload_factory need none: case and "_" are ignored.
+  hints: {
+    interval: "intervalSeconds",
+    name: "jobName",
+    tz: "timezone",
+    delaySeconds: "enqueueOptions: { delaySeconds }",
+    delay_seconds: "enqueueOptions: { delaySeconds }",
+  },
 };
 
 /**
@@ -289,15 +295,12 @@ export class Scheduler {
         `${prefix}options must be an object { intervalSeconds | cron, queue, jobName, payload? }, got ${describeValue(options)}`,
       );
     }
-    for (const key of Object.keys(options)) {
-      if (!JOB_OPTION_KEYS.has(key)) {
-        const hint = JOB_OPTION_HINTS[key];
-        throw new ScheduleConfigError(
-          key,
-          `${prefix}unknown option "${key}"${hint ? `: did you mean ${hint}?` : ""} (known: ${[...JOB_OPTION_KEYS].join(", ")})`,
-        );
-      }
-    }
+    rejectUnknownKeys(
+      options,
+      JOB_OPTIONS,
+      `${prefix}options`,
+      (key, message) => new ScheduleConfigError(key, message),
+    );
     const hasInterval = options.intervalSeconds !== undefined;
     const hasCron = options.cron !== undefined;
     if (hasInterval === hasCron) {
@@ -417,7 +420,11 @@ export class Scheduler {
    */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.#stopController.abort(new Error("scheduler stopped"));
+    this.#stopController.abort(
+      new JobsError("scheduler stopped: stop() was called, so running tasks should wind down", {
+        code: "ERR_SCHEDULER_STOPPED",
+      }),
+    );
     this.#wake?.();
     await this.#loop;
   }
@@ -604,7 +611,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       promise.catch(() => {});
-      reject(new Error(`no answer within ${ms} ms`));
+      reject(new BackendError(`no answer within ${ms} ms`));
     }, ms);
     promise.then(
       (value) => {

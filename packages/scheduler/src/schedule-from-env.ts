@@ -6,11 +6,15 @@ import {
   type JobQueue,
   type JsonObject,
   parseModuleExport,
+} from "@svc-jobs/core";
+import {
+  describeValue,
+  type KnownKeys,
+  rejectUnknownKeys,
   serializePayload,
   validateJobName,
-} from "@svc-jobs/core";
+} from "@svc-jobs/core/backend";
 import { parseCron } from "./cron-schedule.js";
-import { describeValue } from "./describe-value.js";
 import type { Scheduler, TaskFunction } from "./in-memory-scheduler.js";
 import { ScheduleConfigError } from "./schedule-config-error.js";
 
@@ -59,31 +63,31 @@ interface JobEntry {
   delaySeconds: number | undefined;
 }
 
-const KEYS = new Set([
-  "name",
-  "interval_seconds",
-  "cron",
-  "timezone",
-  "target",
-  "job_name",
-  "payload",
-  "delay_seconds",
-]);
-const HINTS: Record<string, string> = {
-  interval: "interval_seconds",
-  intervalSeconds: "interval_seconds",
-  seconds: "interval_seconds",
-  jobName: "job_name",
-  job: "job_name",
-  tz: "timezone",
-  timeZone: "timezone",
-  delaySeconds: "delay_seconds",
-  delay: "delay_seconds",
-  func: "target",
-  function: "target",
-  handler: "target",
-  module: "target",
-  schedule: "cron",
+const ENTRY_FIELDS: KnownKeys = {
+  keys: [
+    "name",
+    "interval_seconds",
+    "cron",
+    "timezone",
+    "target",
+    "job_name",
+    "payload",
+    "delay_seconds",
+  ],
+  // intervalSeconds, jobName, timeZone, delaySeconds need none: case and "_" are ignored.
+  hints: {
+    interval: "interval_seconds",
+    seconds: "interval_seconds",
+    job: "job_name",
+    tz: "timezone",
+    delay: "delay_seconds",
+    func: "target",
+    function: "target",
+    handler: "target",
+    module: "target",
+    schedule: "cron",
+  },
+  noun: "field",
 };
 const EXPORT_NAME = /^[A-Za-z_$][\w$]*$/;
 
@@ -241,15 +245,9 @@ function checkEntry(
     );
   }
   const entry = item as Record<string, unknown>;
-  for (const key of Object.keys(entry)) {
-    if (!KEYS.has(key)) {
-      const hint = HINTS[key];
-      throw fail(
-        key,
-        `${at(key)} is not a known field${hint ? `: did you mean "${hint}"?` : ""} (known: ${[...KEYS].join(", ")})`,
-      );
-    }
-  }
+  rejectUnknownKeys(entry, ENTRY_FIELDS, `${envVar}[${index}]`, (key, message) =>
+    fail(key, message),
+  );
 
   const name = entry.name;
   if (typeof name !== "string" || name.trim().length === 0) {

@@ -1,11 +1,5 @@
-import {
-  type EnqueueOptions,
-  type JobQueue,
-  JobValidationError,
-  validateEnqueueOptions,
-  validateInteger,
-  validateJobName,
-} from "@svc-jobs/core";
+import { type EnqueueOptions, type JobQueue, JobValidationError } from "@svc-jobs/core";
+import { validateEnqueueOptions, validateInteger, validateJobName } from "@svc-jobs/core/backend";
 import type { WebhookJobPayload } from "./make-webhook-handler.js";
 import type { OutboxStore } from "./outbox-store.js";
 

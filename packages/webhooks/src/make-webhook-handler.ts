@@ -8,8 +8,8 @@ import {
   JobValidationError,
   type JsonObject,
   systemClock,
-  validateSeconds,
 } from "@svc-jobs/core";
+import { validateSeconds } from "@svc-jobs/core/backend";
 import { Agent, request } from "undici";
 import { canonicalJson } from "./canonical-json.js";
 import {

@@ -1,4 +1,5 @@
-import { type JobQueue, JobValidationError, validateJobName } from "@svc-jobs/core";
+import { type JobQueue, JobValidationError } from "@svc-jobs/core";
+import { validateJobName } from "@svc-jobs/core/backend";
 import type { OutboxStore } from "./outbox-store.js";
 
 /** Options of {@link markDeadLetters}. */

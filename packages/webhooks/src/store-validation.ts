@@ -1,11 +1,10 @@
+import { JobValidationError, type JsonObject } from "@svc-jobs/core";
 import {
-  JobValidationError,
-  type JsonObject,
   serializePayload,
   validateInteger,
   validateJobName,
   validateSeconds,
-} from "@svc-jobs/core";
+} from "@svc-jobs/core/backend";
 import type { DispatchPendingOptions } from "./outbox-store.js";
 
 /** Internal: longest topic, so `{prefix}.{topic}` stays a valid job name. */

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { type Clock, systemClock, validateSeconds } from "@svc-jobs/core";
+import { type Clock, systemClock } from "@svc-jobs/core";
+import { validateSeconds } from "@svc-jobs/core/backend";
 import { WebhookVerificationError } from "./errors.js";
 import { secretList } from "./secret.js";
 import { type HeaderSource, headerValue, standardWebhookKey } from "./standard-webhook-key.js";

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
-import { type Clock, type JsonValue, validateInteger } from "@svc-jobs/core";
+import type { Clock, JsonValue } from "@svc-jobs/core";
+import { validateInteger } from "@svc-jobs/core/backend";
 import { canonicalJsonFromText } from "./canonical-json.js";
 import { WebhookVerificationError } from "./errors.js";
 import { secretList } from "./secret.js";
