@@ -1,12 +1,5 @@
-import { defineConfig } from "vitest/config";
+import { vitestConfig } from "@svc-jobs/test-servers/vitest-config";
 
-export default defineConfig({
-  resolve: { conditions: ["@svc-jobs/source"] },
-  ssr: { resolve: { conditions: ["@svc-jobs/source"] } },
-  test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/global-setup.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 120_000,
-  },
+export default vitestConfig({
+  test: { globalSetup: ["test/global-setup.ts"], testTimeout: 30_000, hookTimeout: 120_000 },
 });

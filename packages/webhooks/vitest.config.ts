@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { vitestConfig } from "@svc-jobs/test-servers/vitest-config";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -7,12 +7,8 @@ declare module "vitest" {
   }
 }
 
-export default defineConfig({
-  resolve: { conditions: ["@svc-jobs/source"] },
-  ssr: { resolve: { conditions: ["@svc-jobs/source"] } },
+export default vitestConfig({
   test: {
-    testTimeout: 20_000,
-    hookTimeout: 60_000,
     projects: [
       {
         extends: true,

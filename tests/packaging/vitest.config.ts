@@ -1,8 +1,7 @@
-import { defineConfig } from "vitest/config";
+import { vitestConfig } from "@svc-jobs/test-servers/vitest-config";
 
-export default defineConfig({
+export default vitestConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     // npm installs from the registry: minutes on a cold cache, seconds on a warm one.
     testTimeout: 300_000,
     hookTimeout: 600_000,
