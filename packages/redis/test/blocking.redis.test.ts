@@ -1,35 +1,18 @@
 import { WorkerRunner } from "@svc-jobs/core";
 import { RedisJobQueue } from "@svc-jobs/redis";
-import { startRedis, uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { startRedis } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prefixTracker } from "./fixtures/delete-keys.js";
+import { describe, expect, it } from "vitest";
 
-const prefixes = prefixTracker(uniquePrefix);
-let server: Awaited<ReturnType<typeof useRedis>>;
-const clients: Redis[] = [];
-
-function connect(url = server.url): Redis {
-  const client = new Redis(url);
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  server = await useRedis();
-});
-
-afterAll(async () => {
-  if (server) await prefixes.deleteAll(connect());
-  await Promise.all(clients.map((c) => c.quit().catch(() => {})));
-  await server?.stop();
-});
+const redis = redisFixture(Redis);
+const connect = () => redis.connect();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("blocking reserve on real Redis", () => {
   it("a worker on another connection wakes on enqueue", async () => {
-    const prefix = prefixes.prefix("xwake");
+    const prefix = redis.prefix("xwake");
     const worker = new RedisJobQueue(connect(), { prefix });
     const producer = new RedisJobQueue(connect(), { prefix });
     const pending = worker.reserveNext({ blockSeconds: 10 });
@@ -43,7 +26,7 @@ describe("blocking reserve on real Redis", () => {
   });
 
   it("several blocked workers in different queues objects each get one of a batch", async () => {
-    const prefix = prefixes.prefix("chain");
+    const prefix = redis.prefix("chain");
     const workers = [0, 1, 2].map(() => new RedisJobQueue(connect(), { prefix }));
     const producer = new RedisJobQueue(connect(), { prefix });
     const pending = workers.map((w) => w.reserveNext({ blockSeconds: 10 }));
@@ -55,7 +38,7 @@ describe("blocking reserve on real Redis", () => {
   });
 
   it("a delayed job enqueued while a worker waits wakes it when due, not at the end of its wait", async () => {
-    const prefix = prefixes.prefix("xdelay");
+    const prefix = redis.prefix("xdelay");
     const worker = new RedisJobQueue(connect(), { prefix });
     const producer = new RedisJobQueue(connect(), { prefix });
     const started = Date.now();
@@ -70,7 +53,7 @@ describe("blocking reserve on real Redis", () => {
 
   it("close() ends a pending blocking reserve and leaves the caller's client open", async () => {
     const client = connect();
-    const queue = new RedisJobQueue(client, { prefix: prefixes.prefix("close") });
+    const queue = new RedisJobQueue(client, { prefix: redis.prefix("close") });
     const pending = queue.reserveNext({ blockSeconds: 30 });
     await sleep(100);
     await queue.close();
@@ -80,7 +63,7 @@ describe("blocking reserve on real Redis", () => {
   });
 
   it("WorkerRunner.stop() is not held up by a long blocking wait", async () => {
-    const queue = new RedisJobQueue(connect(), { prefix: prefixes.prefix("stop") });
+    const queue = new RedisJobQueue(connect(), { prefix: redis.prefix("stop") });
     const runner = new WorkerRunner(queue, async () => {}, { pollIntervalSeconds: 30 });
     const done = runner.start();
     await sleep(200);
@@ -97,7 +80,7 @@ describe("blocking reserve on real Redis", () => {
     try {
       const admin = new Redis(own.url);
       const client = new Redis(own.url);
-      const queue = new RedisJobQueue(client, { prefix: prefixes.prefix("idle") });
+      const queue = new RedisJobQueue(client, { prefix: redis.prefix("idle") });
       // Something delayed far ahead, so nothing falls due during the measurement.
       await queue.enqueue("far", {}, { delaySeconds: 3600 });
       const runner = new WorkerRunner(queue, async () => {});

@@ -5,11 +5,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureBuilt, runNodeScript, uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { ensureBuilt, runNodeScript } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { build } from "esbuild";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteKeys } from "./fixtures/delete-keys.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const distDir = join(packageDir, "dist");
@@ -65,8 +65,7 @@ const EXPECTED = [
   "leader released false 0",
 ];
 
-let server: Awaited<ReturnType<typeof useRedis>>;
-let client: Redis;
+const redis = redisFixture(Redis);
 let outDir: string;
 
 beforeAll(async () => {
@@ -80,15 +79,11 @@ beforeAll(async () => {
   ) {
     ensureBuilt("@svc-jobs/redis...");
   }
-  server = await useRedis();
-  client = new Redis(server.url);
   outDir = mkdtempSync(join(tmpdir(), "svc-jobs-bundle-"));
 });
 
 afterAll(async () => {
   if (outDir) rmSync(outDir, { recursive: true, force: true });
-  client?.disconnect();
-  await server?.stop();
 });
 
 describe("bundled with esbuild", () => {
@@ -130,14 +125,13 @@ describe("bundled with esbuild", () => {
       );
       expect(readdirSync(outDir)).toContain(file);
 
-      const prefix = uniquePrefix("bundle");
+      const prefix = redis.prefix("bundle");
       const run = await runNodeScript(
         outfile,
         [],
-        { REDIS_URL: server.url, TEST_PREFIX: prefix },
+        { REDIS_URL: redis.url, TEST_PREFIX: prefix },
         { cwd: outDir, timeoutMs: 15_000 },
       );
-      await deleteKeys(client, prefix);
       expect(run.stderr).toBe("");
       expect(run.stdout.trim().split("\n")).toEqual(EXPECTED);
       expect(run.code).toBe(0);

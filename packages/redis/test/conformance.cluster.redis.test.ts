@@ -1,44 +1,27 @@
 import { testJobQueue } from "@svc-jobs/core/testing";
 import { RedisJobQueue } from "@svc-jobs/redis";
-import { uniquePrefix, useRedisCluster } from "@svc-jobs/test-servers";
+import { uniquePrefix } from "@svc-jobs/test-servers";
+import { clusterFixture } from "@svc-jobs/test-servers/fixtures";
 import { Cluster, Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteKeys } from "./fixtures/delete-keys.js";
+import { describe, expect, it } from "vitest";
 
-let cluster: Awaited<ReturnType<typeof useRedisCluster>>;
-const used: string[] = [];
-let client: Cluster;
-
-beforeAll(async () => {
-  cluster = await useRedisCluster();
-  client = new Cluster(cluster.nodes);
-  await client.ping();
-});
-
-afterAll(async () => {
-  await client?.quit();
-  await cluster?.stop();
-});
+const cluster = clusterFixture(Cluster);
 
 testJobQueue({
   name: "RedisJobQueue (3-master Redis Cluster)",
   create: ({ clock, visibilityTimeoutSeconds }) => {
-    const queue = new RedisJobQueue(client, {
-      prefix: uniquePrefix("cl"),
+    return new RedisJobQueue(cluster.client, {
+      prefix: cluster.prefix("cl"),
       clock,
       visibilityTimeoutSeconds,
     });
-    used.push(queue.prefix);
-    return queue;
   },
-  cleanup: async () => {
-    for (const prefix of used.splice(0)) await deleteKeys(client, prefix);
-  },
+  cleanup: () => cluster.deletePrefixes(),
 });
 
 /** The port of the master that serves `slot`. */
 async function nodeOfSlot(slot: number): Promise<number> {
-  const ranges = await client.cluster("SLOTS");
+  const ranges = await cluster.client.cluster("SLOTS");
   const range = ranges.find(([from, to]) => slot >= from && slot <= to);
   if (!range) throw new Error(`no node serves slot ${slot}`);
   return range[2]![1];
@@ -46,9 +29,11 @@ async function nodeOfSlot(slot: number): Promise<number> {
 
 describe("Redis Cluster layout", () => {
   it("wraps a prefix without a hash tag as {prefix} and keeps a given hash tag", () => {
-    expect(new RedisJobQueue(client, { prefix: "orders" }).prefix).toBe("{orders}");
-    expect(new RedisJobQueue(client, { prefix: "app:{orders}" }).prefix).toBe("app:{orders}");
-    expect(new RedisJobQueue(client).prefix).toBe("{jobs}");
+    expect(new RedisJobQueue(cluster.client, { prefix: "orders" }).prefix).toBe("{orders}");
+    expect(new RedisJobQueue(cluster.client, { prefix: "app:{orders}" }).prefix).toBe(
+      "app:{orders}",
+    );
+    expect(new RedisJobQueue(cluster.client).prefix).toBe("{jobs}");
   });
 
   it("puts each queue in one slot, and two queues on different nodes", async () => {
@@ -56,14 +41,14 @@ describe("Redis Cluster layout", () => {
     const byNode = new Map<number, string>();
     for (let i = 0; byNode.size < 2 && i < 200; i++) {
       const prefix = uniquePrefix(`node${i}`);
-      const slot = Number(await client.cluster("KEYSLOT", `{${prefix}}`));
+      const slot = Number(await cluster.client.cluster("KEYSLOT", `{${prefix}}`));
       const port = await nodeOfSlot(slot);
       if (!byNode.has(port)) byNode.set(port, prefix);
     }
     expect(byNode.size).toBe(2);
 
     for (const [port, prefix] of byNode) {
-      const queue = new RedisJobQueue(client, { prefix });
+      const queue = new RedisJobQueue(cluster.client, { prefix });
       const job = await queue.enqueue("on-node", { port });
       await queue.enqueue("later", {}, { delaySeconds: 60 });
       const wrapped = queue.prefix;
@@ -71,7 +56,9 @@ describe("Redis Cluster layout", () => {
         (k) => `${wrapped}:${k}`,
       );
       const slots = new Set(
-        await Promise.all(keys.map(async (k) => Number(await client.cluster("KEYSLOT", k)))),
+        await Promise.all(
+          keys.map(async (k) => Number(await cluster.client.cluster("KEYSLOT", k))),
+        ),
       );
       expect(slots.size).toBe(1);
 

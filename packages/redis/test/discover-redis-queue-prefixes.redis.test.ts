@@ -1,9 +1,8 @@
 import { ConfigError } from "@svc-jobs/core";
 import { discoverRedisQueuePrefixes, RedisJobQueue } from "@svc-jobs/redis";
-import { uniquePrefix, useRedis, useRedisCluster } from "@svc-jobs/test-servers";
+import { clusterFixture, redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Cluster, Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteKeys } from "./fixtures/delete-keys.js";
+import { describe, expect, it } from "vitest";
 
 /** Fills queues under `prefixes` (one job each), plus keys that end in `:seq` but are no queue's counter. */
 async function fill(client: Redis | Cluster, prefixes: string[]): Promise<void> {
@@ -16,45 +15,33 @@ async function fill(client: Redis | Cluster, prefixes: string[]): Promise<void> 
 }
 
 describe("discoverRedisQueuePrefixes on one node", () => {
-  let server: Awaited<ReturnType<typeof useRedis>>;
-  let client: Redis;
-  const root = uniquePrefix("discover");
-
-  beforeAll(async () => {
-    server = await useRedis();
-    client = new Redis(server.url);
-  });
-
-  afterAll(async () => {
-    if (client) await deleteKeys(client, root);
-    await client?.quit();
-    await server?.stop();
-  });
+  const redis = redisFixture(Redis);
+  const root = redis.prefix("discover");
 
   it("finds every queue, skips other keys ending in :seq, and each prefix opens its queue", async () => {
     const prefixes = [`${root}:emails`, `${root}:{billing}`, `${root}:a*b`];
-    await fill(client, prefixes);
-    await client.set(`${root}:notes:seq`, "not a counter");
-    await client.rpush(`${root}:list:seq`, "1");
+    await fill(redis.client, prefixes);
+    await redis.client.set(`${root}:notes:seq`, "not a counter");
+    await redis.client.rpush(`${root}:list:seq`, "1");
     // An empty queue (enqueued, then its only job acked) is still a queue.
-    const done = new RedisJobQueue(client, { prefix: `${root}:done` });
+    const done = new RedisJobQueue(redis.client, { prefix: `${root}:done` });
     await done.enqueue("x", {});
     await done.ack((await done.reserveNext())!);
 
-    const found = (await discoverRedisQueuePrefixes(client)).filter((p) =>
+    const found = (await discoverRedisQueuePrefixes(redis.client)).filter((p) =>
       p.startsWith(`${root}:`),
     );
     // A single node keeps a prefix as it is, hash tag and all.
     expect(found).toEqual([...prefixes, `${root}:done`].sort());
     for (const prefix of prefixes) {
-      const stats = await new RedisJobQueue(client, { prefix }).stats();
+      const stats = await new RedisJobQueue(redis.client, { prefix }).stats();
       expect(stats, prefix).toEqual({ ready: 1, delayed: 0, processing: 0, dlq: 0 });
     }
   });
 
   it("honours the client's keyPrefix, glob characters included", async () => {
-    const scoped = new Redis(server.url, { keyPrefix: `${root}:kp[a]:` });
-    const neighbour = new Redis(server.url, { keyPrefix: `${root}:kpa:` });
+    const scoped = new Redis(redis.url, { keyPrefix: `${root}:kp[a]:` });
+    const neighbour = new Redis(redis.url, { keyPrefix: `${root}:kpa:` });
     try {
       await fill(scoped, ["jobs", "orders"]);
       await fill(neighbour, ["other"]);
@@ -76,43 +63,25 @@ describe("discoverRedisQueuePrefixes on one node", () => {
 });
 
 describe("discoverRedisQueuePrefixes on a Redis Cluster", () => {
-  let cluster: Awaited<ReturnType<typeof useRedisCluster>>;
-  let client: Cluster;
-  const root = uniquePrefix("discl");
-
-  beforeAll(async () => {
-    cluster = await useRedisCluster();
-    client = new Cluster(cluster.nodes);
-    await client.ping();
-  });
-
-  afterAll(async () => {
-    if (client) {
-      // The queues' keys carry their hash tags: delete by tag on every master.
-      for (const node of client.nodes("master")) {
-        const keys = await node.keys(`*${root}*`);
-        for (const key of keys) await node.unlink(key);
-      }
-    }
-    await client?.quit();
-    await cluster?.stop();
-  });
+  const cluster = clusterFixture(Cluster);
+  // The queues' keys carry their hash tags: the fixture deletes by tag on every master.
+  const root = cluster.prefix("discl");
 
   it("scans every master and returns prefixes that open the same queues", async () => {
     // Prefixes until their slots cover every master: discovery must look at each.
-    const masters = client.nodes("master").length;
+    const masters = cluster.client.nodes("master").length;
     const byPort = new Map<number, string>();
     for (let i = 0; byPort.size < masters && i < 300; i++) {
       const prefix = `${root}:q${i}`;
-      const slot = Number(await client.cluster("KEYSLOT", `{${prefix}}`));
-      const ranges = await client.cluster("SLOTS");
+      const slot = Number(await cluster.client.cluster("KEYSLOT", `{${prefix}}`));
+      const ranges = await cluster.client.cluster("SLOTS");
       const port = ranges.find(([from, to]) => slot >= from && slot <= to)![2]![1];
       if (!byPort.has(port)) byPort.set(port, prefix);
     }
     expect(byPort.size).toBe(masters);
     const plain = [...byPort.values()];
     const tagged = `app:{${root}:t}`;
-    await fill(client, [...plain, tagged]);
+    await fill(cluster.client, [...plain, tagged]);
 
     // A fresh client, not connected yet: discovery waits until it knows the masters.
     const fresh = new Cluster(cluster.nodes);

@@ -1,27 +1,13 @@
 import { exponentialRetry, ManualClock, retryDelaySeconds } from "@svc-jobs/core";
 import { RedisJobQueue } from "@svc-jobs/redis";
-import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prefixTracker } from "./fixtures/delete-keys.js";
+import { describe, expect, it } from "vitest";
 
-const prefixes = prefixTracker(uniquePrefix);
-let server: Awaited<ReturnType<typeof useRedis>>;
-let client: Redis;
-
-beforeAll(async () => {
-  server = await useRedis();
-  client = new Redis(server.url);
-});
-
-afterAll(async () => {
-  if (client) await prefixes.deleteAll(client);
-  await client?.quit();
-  await server?.stop();
-});
+const redis = redisFixture(Redis);
 
 function queue(options: ConstructorParameters<typeof RedisJobQueue>[1] = {}) {
-  return new RedisJobQueue(client, { prefix: prefixes.prefix("extra"), ...options });
+  return new RedisJobQueue(redis.client, { prefix: redis.prefix("extra"), ...options });
 }
 
 describe("reserveMany", () => {
@@ -99,7 +85,7 @@ describe("retry strategies in Lua", () => {
       const random = randoms[(attempt - 1) % randoms.length]!;
       await q.fail(job!, new Error("flaky"));
       const expected = failedAt + retryDelaySeconds(strategy, attempt, 7, random) * 1000;
-      const due = Number(await client.zscore(`${q.prefix}:delayed`, job!.id));
+      const due = Number(await redis.client.zscore(`${q.prefix}:delayed`, job!.id));
       expect(due).toBeCloseTo(expected, 3);
       clock.set(Math.ceil(expected));
     }
@@ -115,8 +101,10 @@ describe("housekeep", () => {
     await q.reserveNext();
     clock.advance(10);
     expect(await q.housekeep()).toEqual({ requeued: 1, promoted: 1 });
-    expect(await client.llen(`${q.prefix}:ready`)).toBe(2);
-    expect(await client.hget(`${q.prefix}:job:1`, "last_error")).toMatch(/visibility timeout/);
+    expect(await redis.client.llen(`${q.prefix}:ready`)).toBe(2);
+    expect(await redis.client.hget(`${q.prefix}:job:1`, "last_error")).toMatch(
+      /visibility timeout/,
+    );
     expect(await q.housekeep()).toEqual({ requeued: 0, promoted: 0 });
   });
 });

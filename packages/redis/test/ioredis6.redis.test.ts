@@ -11,34 +11,14 @@ import {
   RedisLeader,
   type RedisLeaderClient,
 } from "@svc-jobs/redis";
-import { uniquePrefix, useRedis, useRedisCluster } from "@svc-jobs/test-servers";
+import { uniquePrefix } from "@svc-jobs/test-servers";
+import { clusterFixture, redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Cluster, Redis } from "ioredis6";
 import ioredis6Package from "ioredis6/package.json" with { type: "json" };
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 
-let server: Awaited<ReturnType<typeof useRedis>>;
-let client: Redis;
-const used: string[] = [];
-
-/** Deletes a test prefix's keys (never FLUSHDB: the server may be shared). */
-async function deleteKeys(node: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await node.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    for (const key of keys) await node.unlink(key);
-  } while (cursor !== "0");
-}
-
-beforeAll(async () => {
-  server = await useRedis();
-  client = new Redis(server.url);
-});
-
-afterAll(async () => {
-  await client?.quit();
-  await server?.stop();
-});
+// The fixtures open ioredis 6 clients: the classes imported from ioredis6.
+const redis = redisFixture(Redis);
 
 it("runs on ioredis 6", () => {
   expect(ioredis6Package.version).toMatch(/^6\./);
@@ -54,67 +34,51 @@ it("runs on ioredis 6", () => {
 testJobQueue({
   name: "RedisJobQueue (ioredis 6, redis-server)",
   create: ({ clock, visibilityTimeoutSeconds }) => {
-    const queue = new RedisJobQueue(client, {
-      prefix: uniquePrefix("io6"),
+    return new RedisJobQueue(redis.client, {
+      prefix: redis.prefix("io6"),
       clock,
       visibilityTimeoutSeconds,
     });
-    used.push(queue.prefix);
-    return queue;
   },
-  cleanup: async () => {
-    for (const prefix of used.splice(0)) await deleteKeys(client, prefix);
-  },
+  cleanup: () => redis.deletePrefixes(),
 });
 
 describe("RedisLeader on ioredis 6", () => {
   it("acquires, renews, refuses a second owner, releases, and survives SCRIPT FLUSH", async () => {
     const key = uniquePrefix("io6-leader");
     const clock = new ManualClock();
-    const a = new RedisLeader(client, { key, ownerId: "a", leaseSeconds: 10, clock });
-    const b = new RedisLeader(client, { key, ownerId: "b", leaseSeconds: 10, clock });
+    const a = new RedisLeader(redis.client, { key, ownerId: "a", leaseSeconds: 10, clock });
+    const b = new RedisLeader(redis.client, { key, ownerId: "b", leaseSeconds: 10, clock });
 
     expect(await a.acquire()).toBe(true);
     expect(a.isLeader()).toBe(true);
-    expect(await client.get(key)).toBe("a");
-    const ttl = await client.pttl(key);
+    expect(await redis.client.get(key)).toBe("a");
+    const ttl = await redis.client.pttl(key);
     expect(ttl).toBeGreaterThan(8_000);
     expect(ttl).toBeLessThanOrEqual(10_000);
     expect(await b.acquire()).toBe(false);
     expect(b.isLeader()).toBe(false);
 
-    await client.script("FLUSH"); // the scripts must come back by themselves (EVAL)
+    await redis.client.script("FLUSH"); // the scripts must come back by themselves (EVAL)
     expect(await a.acquire()).toBe(true);
     await b.release(); // not the holder: changes nothing
-    expect(await client.get(key)).toBe("a");
+    expect(await redis.client.get(key)).toBe("a");
 
     await a.release();
     expect(a.isLeader()).toBe(false);
-    expect(await client.exists(key)).toBe(0);
+    expect(await redis.client.exists(key)).toBe(0);
     expect(await b.acquire()).toBe(true);
     await b.release();
-    expect(await client.exists(key)).toBe(0);
+    expect(await redis.client.exists(key)).toBe(0);
   });
 });
 
 describe("RedisJobQueue on an ioredis 6 Cluster", () => {
-  let cluster: Awaited<ReturnType<typeof useRedisCluster>>;
-  let clusterClient: Cluster;
-
-  beforeAll(async () => {
-    cluster = await useRedisCluster();
-    clusterClient = new Cluster(cluster.nodes);
-    await clusterClient.ping();
-  });
-
-  afterAll(async () => {
-    await clusterClient?.quit();
-    await cluster?.stop();
-  });
+  const cluster = clusterFixture(Cluster);
 
   it("wraps the prefix in a hash tag and runs enqueue, reserve, ack and the leader", async () => {
     const prefix = uniquePrefix("io6cl");
-    const queue = new RedisJobQueue(clusterClient, { prefix });
+    const queue = new RedisJobQueue(cluster.client, { prefix });
     try {
       expect(queue.prefix).toBe(`{${prefix}}`);
       const job = await queue.enqueue("send", { n: 1 });
@@ -122,16 +86,16 @@ describe("RedisJobQueue on an ioredis 6 Cluster", () => {
       expect(got?.id).toBe(job.id);
       await queue.ack(got!);
       expect(await queue.stats()).toMatchObject({ ready: 0, processing: 0, delayed: 0, dlq: 0 });
-      expect(await discoverRedisQueuePrefixes(clusterClient)).toContain(prefix);
+      expect(await discoverRedisQueuePrefixes(cluster.client)).toContain(prefix);
 
-      const leader = new RedisLeader(clusterClient, { key: `${prefix}:leader` });
+      const leader = new RedisLeader(cluster.client, { key: `${prefix}:leader` });
       expect(await leader.acquire()).toBe(true);
       await leader.release();
-      expect(await clusterClient.exists(`${prefix}:leader`)).toBe(0);
+      expect(await cluster.client.exists(`${prefix}:leader`)).toBe(0);
     } finally {
       await queue.close();
       const keys = await Promise.all(
-        clusterClient
+        cluster.client
           .nodes("master")
           .map((node) => node.keys(`{${prefix}}:*`).then((k) => ({ node, k }))),
       );

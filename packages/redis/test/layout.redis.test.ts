@@ -1,32 +1,22 @@
 import { ConfigError, InMemoryJobQueue, ManualClock, PayloadTooLargeError } from "@svc-jobs/core";
 import { RedisJobQueue } from "@svc-jobs/redis";
-import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { enqueue as enqueueScript } from "../src/lua/scripts.generated.js";
-import { prefixTracker } from "./fixtures/delete-keys.js";
 
-const prefixes = prefixTracker(uniquePrefix);
-let server: Awaited<ReturnType<typeof useRedis>>;
-let client: Redis;
-
-beforeAll(async () => {
-  server = await useRedis();
-  client = new Redis(server.url);
-});
-
-afterAll(async () => {
-  if (client) await prefixes.deleteAll(client);
-  await client?.quit();
-  await server?.stop();
-});
+const redis = redisFixture(Redis);
 
 // The svc-infra guide's runbooks read these keys with redis-cli; they must keep working.
 describe("key layout (runbook compatibility)", () => {
   it("uses the guide's keys, types and hash fields", async () => {
     const clock = new ManualClock(Date.UTC(2030, 0, 1));
-    const p = prefixes.prefix("layout");
-    const queue = new RedisJobQueue(client, { prefix: p, clock, visibilityTimeoutSeconds: 30 });
+    const p = redis.prefix("layout");
+    const queue = new RedisJobQueue(redis.client, {
+      prefix: p,
+      clock,
+      visibilityTimeoutSeconds: 30,
+    });
     const first = await queue.enqueue("send_email", { to: "a@example.com" });
     await queue.enqueue("later", {}, { delaySeconds: 90 });
     await queue.enqueue("dies", { n: 1 }, { maxAttempts: 1, backoffSeconds: 2.5 });
@@ -37,25 +27,25 @@ describe("key layout (runbook compatibility)", () => {
     const dying = await queue.reserveNext();
     await queue.fail(dying!, new Error("smtp down"));
 
-    expect(await client.type(`${p}:ready`)).toBe("list");
-    expect(await client.type(`${p}:processing`)).toBe("list");
-    expect(await client.type(`${p}:processing_vt`)).toBe("zset");
-    expect(await client.type(`${p}:delayed`)).toBe("zset");
-    expect(await client.type(`${p}:seq`)).toBe("string");
-    expect(await client.type(`${p}:job:1`)).toBe("hash");
-    expect(await client.type(`${p}:dlq`)).toBe("list");
+    expect(await redis.client.type(`${p}:ready`)).toBe("list");
+    expect(await redis.client.type(`${p}:processing`)).toBe("list");
+    expect(await redis.client.type(`${p}:processing_vt`)).toBe("zset");
+    expect(await redis.client.type(`${p}:delayed`)).toBe("zset");
+    expect(await redis.client.type(`${p}:seq`)).toBe("string");
+    expect(await redis.client.type(`${p}:job:1`)).toBe("hash");
+    expect(await redis.client.type(`${p}:dlq`)).toBe("list");
 
     // redis-cli llen jobs:ready / lrange jobs:dlq 0 -1 / hgetall jobs:job:7
-    expect(await client.llen(`${p}:ready`)).toBe(1);
-    expect(await client.lrange(`${p}:ready`, 0, -1)).toEqual(["4"]);
-    expect(await client.lrange(`${p}:processing`, 0, -1)).toEqual(["1"]);
-    expect(await client.lrange(`${p}:dlq`, 0, -1)).toEqual(["3"]);
-    expect(await client.get(`${p}:seq`)).toBe("4");
+    expect(await redis.client.llen(`${p}:ready`)).toBe(1);
+    expect(await redis.client.lrange(`${p}:ready`, 0, -1)).toEqual(["4"]);
+    expect(await redis.client.lrange(`${p}:processing`, 0, -1)).toEqual(["1"]);
+    expect(await redis.client.lrange(`${p}:dlq`, 0, -1)).toEqual(["3"]);
+    expect(await redis.client.get(`${p}:seq`)).toBe("4");
     const now = clock.now();
-    expect(Number(await client.zscore(`${p}:processing_vt`, "1"))).toBe(now + 30_000);
-    expect(Number(await client.zscore(`${p}:delayed`, "2"))).toBe(now + 90_000);
+    expect(Number(await redis.client.zscore(`${p}:processing_vt`, "1"))).toBe(now + 30_000);
+    expect(Number(await redis.client.zscore(`${p}:delayed`, "2"))).toBe(now + 90_000);
 
-    expect(await client.hgetall(`${p}:job:1`)).toEqual({
+    expect(await redis.client.hgetall(`${p}:job:1`)).toEqual({
       id: "1",
       name: "send_email",
       payload: '{"to":"a@example.com"}',
@@ -65,7 +55,7 @@ describe("key layout (runbook compatibility)", () => {
       backoff_seconds: "60",
       last_error: "",
     });
-    expect(await client.hgetall(`${p}:job:3`)).toMatchObject({
+    expect(await redis.client.hgetall(`${p}:job:3`)).toMatchObject({
       attempts: "1",
       max_attempts: "1",
       backoff_seconds: "2.5",
@@ -74,20 +64,20 @@ describe("key layout (runbook compatibility)", () => {
 
     // Acked jobs leave nothing behind but the counter.
     await queue.ack(reserved!);
-    expect(await client.exists(`${p}:job:1`)).toBe(0);
-    expect(await client.lrange(`${p}:processing`, 0, -1)).toEqual([]);
-    expect(await client.zcard(`${p}:processing_vt`)).toBe(0);
+    expect(await redis.client.exists(`${p}:job:1`)).toBe(0);
+    expect(await redis.client.lrange(`${p}:processing`, 0, -1)).toEqual([]);
+    expect(await redis.client.zcard(`${p}:processing_vt`)).toBe(0);
 
     // Every key the queue wrote is under its prefix.
-    const keys = await client.keys(`${p}*`);
+    const keys = await redis.client.keys(`${p}*`);
     expect(keys.every((k) => k.startsWith(`${p}:`))).toBe(true);
-    expect(await client.keys(`${p}:job:*`)).toHaveLength(3);
+    expect(await redis.client.keys(`${p}:job:*`)).toHaveLength(3);
   });
 
   it("writes every job hash with the same fields in the same order, whatever its options", async () => {
     const clock = new ManualClock(Date.UTC(2030, 0, 1));
-    const p = prefixes.prefix("order");
-    const queue = new RedisJobQueue(client, { prefix: p, clock });
+    const p = redis.prefix("order");
+    const queue = new RedisJobQueue(redis.client, { prefix: p, clock });
     const plain = await queue.enqueue("plain", { a: 1 });
     const full = await queue.enqueue(
       "full",
@@ -109,9 +99,9 @@ describe("key layout (runbook compatibility)", () => {
     ];
     for (const job of [plain, full, many!]) {
       // redis-cli hgetall lists the fields in the order they were first written.
-      expect(Object.keys(await client.hgetall(`${p}:job:${job.id}`))).toEqual(order);
+      expect(Object.keys(await redis.client.hgetall(`${p}:job:${job.id}`))).toEqual(order);
     }
-    expect(await client.hgetall(`${p}:job:${full.id}`)).toEqual({
+    expect(await redis.client.hgetall(`${p}:job:${full.id}`)).toEqual({
       id: full.id,
       name: "full",
       payload: '{"b":[1,"x"]}',
@@ -122,19 +112,19 @@ describe("key layout (runbook compatibility)", () => {
       last_error: "",
     });
     expect(full.availableAt.getTime()).toBe(clock.now() + 1500);
-    expect(await client.zscore(`${p}:delayed`, full.id)).toBe(String(clock.now() + 1500));
-    expect(await client.get(`${p}:dedupe:order:seq`)).toBe(
+    expect(await redis.client.zscore(`${p}:delayed`, full.id)).toBe(String(clock.now() + 1500));
+    expect(await redis.client.get(`${p}:dedupe:order:seq`)).toBe(
       `${clock.now() + 24 * 3600 * 1000}:${full.id}`,
     );
-    expect(await client.hget(`${p}:job:${many!.id}`, "max_attempts")).toBe("9");
+    expect(await redis.client.hget(`${p}:job:${many!.id}`, "max_attempts")).toBe("9");
   });
 
   it("the enqueue script writes the fields it is named, refusing unknown ones before writing", async () => {
-    const p = prefixes.prefix("columns");
+    const p = redis.prefix("columns");
     const keys = ["ready", "delayed", "seq", "wake"].map((k) => `${p}:${k}`);
     // The columns are named once, then each job gives a value per column ("" = default).
     const run = (columns: string[], ...rows: string[][]) =>
-      client.eval(
+      redis.client.eval(
         enqueueScript.lua,
         4,
         ...keys,
@@ -152,7 +142,7 @@ describe("key layout (runbook compatibility)", () => {
     await expect(run(["name", "payload", "priority"], ["x", "{}", "1"])).rejects.toThrow(
       /unknown field priority/,
     );
-    expect(await client.keys(`${p}:*`)).toEqual([]);
+    expect(await redis.client.keys(`${p}:*`)).toEqual([]);
     await expect(
       run(["name", "payload", "max_attempts"], ["x", "{}", ""], ["y", "[]", "3"]),
     ).resolves.toEqual(["r", "1", "2"]);
@@ -166,23 +156,23 @@ describe("key layout (runbook compatibility)", () => {
       backoff_seconds: "60",
       last_error: "",
     };
-    expect(await client.hgetall(`${p}:job:1`)).toEqual(hash);
-    expect(await client.hgetall(`${p}:job:2`)).toEqual({
+    expect(await redis.client.hgetall(`${p}:job:1`)).toEqual(hash);
+    expect(await redis.client.hgetall(`${p}:job:2`)).toEqual({
       ...hash,
       id: "2",
       name: "y",
       payload: "[]",
       max_attempts: "3",
     });
-    expect(await client.lrange(`${p}:ready`, 0, -1)).toEqual(["2", "1"]);
+    expect(await redis.client.lrange(`${p}:ready`, 0, -1)).toEqual(["2", "1"]);
   });
 
   it("the Job an enqueue or a reserve returns is what the job's hash holds", async () => {
     const clock = new ManualClock(Date.UTC(2030, 0, 1));
-    const p = prefixes.prefix("returned");
-    const queue = new RedisJobQueue(client, { prefix: p, clock });
+    const p = redis.prefix("returned");
+    const queue = new RedisJobQueue(redis.client, { prefix: p, clock });
     const fromHash = async (id: string) => {
-      const h = await client.hgetall(`${p}:job:${id}`);
+      const h = await redis.client.hgetall(`${p}:job:${id}`);
       return {
         id: h.id,
         name: h.name,
@@ -214,7 +204,7 @@ describe("key layout (runbook compatibility)", () => {
 
   it("a dedupe hit on a completed job answers like the memory backend", async () => {
     const clock = new ManualClock(Date.UTC(2030, 0, 1));
-    const queue = new RedisJobQueue(client, { prefix: prefixes.prefix("dedupe-done"), clock });
+    const queue = new RedisJobQueue(redis.client, { prefix: redis.prefix("dedupe-done"), clock });
     const memory = new InMemoryJobQueue({ clock });
     const opts = { dedupeKey: "k", delaySeconds: 30, maxAttempts: 3, backoffSeconds: 7 };
     for (const q of [queue, memory]) {
@@ -251,21 +241,21 @@ describe("key layout (runbook compatibility)", () => {
   });
 
   it('defaults to the prefix "jobs"', () => {
-    expect(new RedisJobQueue(client).prefix).toBe("jobs");
+    expect(new RedisJobQueue(redis.client).prefix).toBe("jobs");
   });
 
   it("honours the client's own keyPrefix", async () => {
-    const outer = prefixes.prefix("kp");
-    const prefixed = new Redis(server.url, { keyPrefix: `${outer}:` });
+    const outer = redis.prefix("kp");
+    const prefixed = new Redis(redis.url, { keyPrefix: `${outer}:` });
     try {
       const queue = new RedisJobQueue(prefixed, { prefix: "q" });
       const job = await queue.enqueue("x", { a: 1 });
-      expect(await client.hget(`${outer}:q:job:${job.id}`, "name")).toBe("x");
-      expect(await client.llen(`${outer}:q:ready`)).toBe(1);
+      expect(await redis.client.hget(`${outer}:q:job:${job.id}`, "name")).toBe("x");
+      expect(await redis.client.llen(`${outer}:q:ready`)).toBe(1);
       const got = await queue.reserveNext();
       expect(got?.payload).toEqual({ a: 1 });
       await queue.ack(got!);
-      expect(await client.exists(`${outer}:q:job:${job.id}`)).toBe(0);
+      expect(await redis.client.exists(`${outer}:q:job:${job.id}`)).toBe(0);
     } finally {
       await prefixed.quit();
     }
@@ -274,8 +264,8 @@ describe("key layout (runbook compatibility)", () => {
 
 describe("payload size limit", () => {
   it("refuses a payload over maxPayloadBytes with a clear error and writes nothing", async () => {
-    const p = prefixes.prefix("size");
-    const queue = new RedisJobQueue(client, { prefix: p, maxPayloadBytes: 100 });
+    const p = redis.prefix("size");
+    const queue = new RedisJobQueue(redis.client, { prefix: p, maxPayloadBytes: 100 });
     await queue.enqueue("fits", { s: "x".repeat(80) });
     const error = await queue.enqueue("big", { s: "x".repeat(200) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PayloadTooLargeError);
@@ -287,11 +277,13 @@ describe("payload size limit", () => {
         { name: "big", payload: { s: "y".repeat(500) } },
       ]),
     ).rejects.toBeInstanceOf(PayloadTooLargeError);
-    expect(await client.llen(`${p}:ready`)).toBe(1);
-    expect(await client.get(`${p}:seq`)).toBe("1");
+    expect(await redis.client.llen(`${p}:ready`)).toBe(1);
+    expect(await redis.client.get(`${p}:seq`)).toBe("1");
   });
 
   it("rejects a bad maxPayloadBytes option", () => {
-    expect(() => new RedisJobQueue(client, { maxPayloadBytes: 0 })).toThrow(/maxPayloadBytes/);
+    expect(() => new RedisJobQueue(redis.client, { maxPayloadBytes: 0 })).toThrow(
+      /maxPayloadBytes/,
+    );
   });
 });

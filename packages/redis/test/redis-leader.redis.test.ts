@@ -1,93 +1,83 @@
 import { BackendError, ConfigError, JobValidationError, ManualClock } from "@svc-jobs/core";
 import { RedisLeader } from "@svc-jobs/redis";
-import { startRedis, uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { startRedis, uniquePrefix } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-let server: { url: string; stop(): Promise<void> };
-let client: Redis;
-
-beforeAll(async () => {
-  server = await useRedis();
-  client = new Redis(server.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
-});
-
-afterAll(async () => {
-  client?.disconnect();
-  await server?.stop();
-});
+const redis = redisFixture(Redis, { lazyConnect: false, maxRetriesPerRequest: 1 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("RedisLeader", () => {
   it("gives the lease to one owner; the holder renews, the others are refused", async () => {
     const key = uniquePrefix("leader");
-    const a = new RedisLeader(client, { key, ownerId: "a" });
-    const b = new RedisLeader(client, { key, ownerId: "b" });
+    const a = new RedisLeader(redis.client, { key, ownerId: "a" });
+    const b = new RedisLeader(redis.client, { key, ownerId: "b" });
 
     expect(await a.acquire()).toBe(true);
     expect(await b.acquire()).toBe(false);
     expect(a.isLeader()).toBe(true);
     expect(b.isLeader()).toBe(false);
-    expect(await client.get(key)).toBe("a");
+    expect(await redis.client.get(key)).toBe("a");
 
     expect(await a.acquire()).toBe(true);
     expect(await b.acquire()).toBe(false);
-    await client.del(key);
+    await redis.client.del(key);
   });
 
   it("sets the lease in Redis with the default of 30 s and renews its TTL", async () => {
     const key = uniquePrefix("leader");
-    const a = new RedisLeader(client, { key });
+    const a = new RedisLeader(redis.client, { key });
     expect(a.leaseSeconds).toBe(30);
     expect(await a.acquire()).toBe(true);
-    const ttl = await client.pttl(key);
+    const ttl = await redis.client.pttl(key);
     expect(ttl).toBeGreaterThan(25_000);
     expect(ttl).toBeLessThanOrEqual(30_000);
 
-    await client.pexpire(key, 5_000);
+    await redis.client.pexpire(key, 5_000);
     expect(await a.acquire()).toBe(true);
-    expect(await client.pttl(key)).toBeGreaterThan(25_000);
-    expect(await client.get(key)).toBe(a.ownerId);
-    await client.del(key);
+    expect(await redis.client.pttl(key)).toBeGreaterThan(25_000);
+    expect(await redis.client.get(key)).toBe(a.ownerId);
+    await redis.client.del(key);
   });
 
   it("uses the default key jobs:leader when none is given", () => {
-    expect(new RedisLeader(client).key).toBe("jobs:leader");
+    expect(new RedisLeader(redis.client).key).toBe("jobs:leader");
   });
 
   it("release lets another owner take over at once", async () => {
     const key = uniquePrefix("leader");
-    const a = new RedisLeader(client, { key, ownerId: "a" });
-    const b = new RedisLeader(client, { key, ownerId: "b" });
+    const a = new RedisLeader(redis.client, { key, ownerId: "a" });
+    const b = new RedisLeader(redis.client, { key, ownerId: "b" });
     expect(await a.acquire()).toBe(true);
     await a.release();
     expect(a.isLeader()).toBe(false);
-    expect(await client.exists(key)).toBe(0);
+    expect(await redis.client.exists(key)).toBe(0);
     expect(await b.acquire()).toBe(true);
     await b.release();
   });
 
   it("release by a replica that no longer holds the lease leaves the new holder's lease alone", async () => {
     const key = uniquePrefix("leader");
-    const a = new RedisLeader(client, { key, ownerId: "a", leaseSeconds: 0.15 });
-    const b = new RedisLeader(client, { key, ownerId: "b" });
+    const a = new RedisLeader(redis.client, { key, ownerId: "a", leaseSeconds: 0.15 });
+    const b = new RedisLeader(redis.client, { key, ownerId: "b" });
     expect(await a.acquire()).toBe(true);
     await sleep(300); // let the short lease run out in Redis
     expect(await b.acquire()).toBe(true);
 
     await a.release();
-    expect(await client.get(key)).toBe("b");
+    expect(await redis.client.get(key)).toBe("b");
     // A stale holder cannot renew someone else's lease either.
     expect(await a.acquire()).toBe(false);
-    expect(await client.get(key)).toBe("b");
+    expect(await redis.client.get(key)).toBe("b");
     await b.release();
   });
 
   it("isLeader() turns false once the lease has run out by the clock, before any new acquire", async () => {
     const key = uniquePrefix("leader");
     const clock = new ManualClock();
-    const a = new RedisLeader(client, { key, leaseSeconds: 10, clock });
+    const a = new RedisLeader(redis.client, { key, leaseSeconds: 10, clock });
     expect(a.isLeader()).toBe(false);
     expect(await a.acquire()).toBe(true);
     clock.advance(9.9);
@@ -102,13 +92,13 @@ describe("RedisLeader", () => {
 
   it("loses leadership when another owner holds the key", async () => {
     const key = uniquePrefix("leader");
-    const a = new RedisLeader(client, { key, ownerId: "a" });
+    const a = new RedisLeader(redis.client, { key, ownerId: "a" });
     expect(await a.acquire()).toBe(true);
-    await client.set(key, "intruder");
+    await redis.client.set(key, "intruder");
     expect(await a.acquire()).toBe(false);
     expect(a.isLeader()).toBe(false);
-    expect(await client.get(key)).toBe("intruder");
-    await client.del(key);
+    expect(await redis.client.get(key)).toBe("intruder");
+    await redis.client.del(key);
   });
 
   it("reloads its scripts after SCRIPT FLUSH on a private server", async () => {
@@ -156,7 +146,7 @@ describe("RedisLeader", () => {
     for (const [options, field] of cases) {
       let caught: unknown;
       try {
-        new RedisLeader(client, options as never);
+        new RedisLeader(redis.client, options as never);
       } catch (error) {
         caught = error;
       }

@@ -1,40 +1,26 @@
 import { type Job, WorkerRunner } from "@svc-jobs/core";
 import { RedisJobQueue } from "@svc-jobs/redis";
-import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prefixTracker } from "./fixtures/delete-keys.js";
+import { describe, expect, it } from "vitest";
 import { spawnWorker } from "./fixtures/spawn-worker.js";
 
 // Real processes and real time: a short visibility timeout (1 s) instead of a clock,
 // because the point is what happens to a process that dies.
 const VT = 1;
 
-const prefixes = prefixTracker(uniquePrefix);
-let server: Awaited<ReturnType<typeof useRedis>>;
-let client: Redis;
-
-beforeAll(async () => {
-  server = await useRedis();
-  client = new Redis(server.url);
-});
-
-afterAll(async () => {
-  if (client) await prefixes.deleteAll(client);
-  await client?.quit();
-  await server?.stop();
-});
+const redis = redisFixture(Redis);
 
 describe("worker processes", () => {
   it("a worker killed with SIGKILL while holding reservations loses no job", async () => {
-    const prefix = prefixes.prefix("sigkill");
-    const queue = new RedisJobQueue(client, { prefix, visibilityTimeoutSeconds: VT });
+    const prefix = redis.prefix("sigkill");
+    const queue = new RedisJobQueue(redis.client, { prefix, visibilityTimeoutSeconds: VT });
     const enqueued = await queue.enqueueMany(
       Array.from({ length: 6 }, (_, i) => ({ name: "work", payload: { i } })),
     );
 
     const worker = spawnWorker({
-      REDIS_URL: server.url,
+      REDIS_URL: redis.url,
       PREFIX: prefix,
       VT: String(VT),
       MODE: "hold",
@@ -67,20 +53,20 @@ describe("worker processes", () => {
   });
 
   it("two worker processes racing on the same expired reservations redeliver each once", async () => {
-    const prefix = prefixes.prefix("race");
-    const queue = new RedisJobQueue(client, { prefix, visibilityTimeoutSeconds: VT });
+    const prefix = redis.prefix("race");
+    const queue = new RedisJobQueue(redis.client, { prefix, visibilityTimeoutSeconds: VT });
     const n = 40;
     await queue.enqueueMany(Array.from({ length: n }, (_, i) => ({ name: "r", payload: { i } })));
     const taken = await queue.reserveMany(n);
     expect(taken).toHaveLength(n);
     // Let every reservation expire; nobody has requeued them yet.
     await new Promise((r) => setTimeout(r, VT * 1000 + 200));
-    expect(await client.zcard(`${prefix}:processing_vt`)).toBe(n);
+    expect(await redis.client.zcard(`${prefix}:processing_vt`)).toBe(n);
 
     const startAt = String(Date.now() + 3000);
     const workers = [0, 1].map(() =>
       spawnWorker({
-        REDIS_URL: server.url,
+        REDIS_URL: redis.url,
         PREFIX: prefix,
         VT: "30",
         MODE: "race",
