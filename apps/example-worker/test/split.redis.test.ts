@@ -1,21 +1,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, uniquePrefix, useRedis } from "@svc-jobs/test-servers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, uniquePrefix } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
+import { afterAll, describe, expect, it } from "vitest";
 import { type Proc, SVC_JOBS, start, TSX } from "./helpers.js";
 
-let redis: { url: string; stop(): Promise<void> };
+const redis = redisFixture();
 const dir = mkdtempSync(join(tmpdir(), "example-split-"));
 
-beforeAll(async () => {
-  redis = await useRedis();
-});
-
-afterAll(async () => {
-  await redis?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("with Redis", () => {
   it("the demo runs with JOBS_DRIVER=redis", async () => {

@@ -1,32 +1,19 @@
 import { RedisJobQueue } from "@svc-jobs/redis";
-import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { uniquePrefix } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runBin, startBin } from "./helpers.js";
 
-let redisUrl: string;
-let stopRedis: () => Promise<void>;
-let client: Redis;
-
-beforeAll(async () => {
-  const server = await useRedis();
-  redisUrl = server.url;
-  stopRedis = server.stop;
-  client = new Redis(redisUrl);
-});
-
-afterAll(async () => {
-  await client?.quit();
-  await stopRedis?.();
-});
+const redis = redisFixture(Redis);
 
 function env(prefix: string) {
-  return { JOBS_DRIVER: "redis", REDIS_URL: redisUrl, JOBS_PREFIX: prefix };
+  return { JOBS_DRIVER: "redis", REDIS_URL: redis.url, JOBS_PREFIX: prefix };
 }
 
 /** Puts `count` jobs in the DLQ of `prefix`, each failed once with its own message. */
 async function deadJobs(prefix: string, count: number): Promise<string[]> {
-  const queue = new RedisJobQueue(client, { prefix });
+  const queue = new RedisJobQueue(redis.client, { prefix });
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const job = await queue.enqueue(`task_${i}`, { i }, { maxAttempts: 1 });
@@ -40,7 +27,7 @@ async function deadJobs(prefix: string, count: number): Promise<string[]> {
 }
 
 async function statsOf(prefix: string) {
-  const queue = new RedisJobQueue(client, { prefix });
+  const queue = new RedisJobQueue(redis.client, { prefix });
   const stats = await queue.stats();
   await queue.close();
   return stats;
@@ -55,7 +42,7 @@ describe("svc-jobs enqueue", () => {
     const second = await runBin(["enqueue", "send_email", '{"to":"b@example.com"}'], env(prefix));
     expect(second.stdout.trim()).toBe(String(Number(first.stdout.trim()) + 1));
 
-    const queue = new RedisJobQueue(client, { prefix });
+    const queue = new RedisJobQueue(redis.client, { prefix });
     const job = await queue.reserveNext();
     expect(job).toMatchObject({
       id: first.stdout.trim(),
@@ -113,14 +100,14 @@ describe("svc-jobs stats", () => {
   it("shows ready, delayed, processing and DLQ counts per prefix", async () => {
     const a = uniquePrefix("stats-a");
     const b = uniquePrefix("stats-b");
-    const qa = new RedisJobQueue(client, { prefix: a });
+    const qa = new RedisJobQueue(redis.client, { prefix: a });
     await qa.enqueue("one", {});
     await qa.enqueue("two", {});
     await qa.enqueue("later", {}, { delaySeconds: 600 });
     await qa.enqueue("busy", {});
     await qa.close();
     await deadJobs(b, 1);
-    const qb = new RedisJobQueue(client, { prefix: b });
+    const qb = new RedisJobQueue(redis.client, { prefix: b });
     await qb.enqueue("x", {});
     await qb.enqueue("y", {});
     await qb.reserveNext(); // "x" is processing now
@@ -142,7 +129,7 @@ describe("svc-jobs stats", () => {
 
   it("--all finds every prefix in Redis", async () => {
     const a = uniquePrefix("stats-all");
-    const q = new RedisJobQueue(client, { prefix: a });
+    const q = new RedisJobQueue(redis.client, { prefix: a });
     await q.enqueue("one", {});
     await q.close();
     const out = await runBin(["stats", "--all", "--json"], env(uniquePrefix("none")));
@@ -159,7 +146,7 @@ describe("svc-jobs stats", () => {
         .filter((l) => l.startsWith("["))
         .map((l) => (JSON.parse(l) as { ready: number }[])[0]?.ready);
     await bin.waitFor(() => rows().includes(0), "a first refresh");
-    const q = new RedisJobQueue(client, { prefix });
+    const q = new RedisJobQueue(redis.client, { prefix });
     await q.enqueue("one", {});
     await q.enqueue("two", {});
     await q.close();
@@ -193,7 +180,7 @@ describe("svc-jobs dlq", () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(new RegExp(`requeued job ${ids[1]}`));
     expect(await statsOf(prefix)).toEqual({ ready: 1, delayed: 0, processing: 0, dlq: 1 });
-    const queue = new RedisJobQueue(client, { prefix });
+    const queue = new RedisJobQueue(redis.client, { prefix });
     const job = await queue.reserveNext();
     expect(job?.id).toBe(ids[1]);
     // Reset to 0, then counted once by this reserve.

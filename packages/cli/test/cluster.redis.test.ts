@@ -1,19 +1,14 @@
-import { uniquePrefix, useRedisCluster } from "@svc-jobs/test-servers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniquePrefix } from "@svc-jobs/test-servers";
+import { clusterFixture } from "@svc-jobs/test-servers/fixtures";
+import { describe, expect, it } from "vitest";
 import { runBin } from "./helpers.js";
 
-let cluster: { nodes: { host: string; port: number }[]; stop(): Promise<void> };
-let env: (prefix: string) => Record<string, string>;
+const cluster = clusterFixture();
 
-beforeAll(async () => {
-  cluster = await useRedisCluster();
+function env(prefix: string): Record<string, string> {
   const nodes = cluster.nodes.map((n) => `${n.host}:${n.port}`).join(",");
-  env = (prefix) => ({ JOBS_DRIVER: "redis", REDIS_CLUSTER_NODES: nodes, JOBS_PREFIX: prefix });
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+  return { JOBS_DRIVER: "redis", REDIS_CLUSTER_NODES: nodes, JOBS_PREFIX: prefix };
+}
 
 describe("svc-jobs on a Redis Cluster (REDIS_CLUSTER_NODES)", () => {
   it("enqueues, shows stats, runs and dead-letters across several queues", async () => {

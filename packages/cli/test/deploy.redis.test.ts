@@ -1,31 +1,21 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { RedisJobQueue } from "@svc-jobs/redis";
-import { freePort, uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { freePort, uniquePrefix } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { outcomes, startBin } from "./helpers.js";
 
 const deploy = (file: string) =>
   readFileSync(fileURLToPath(new URL(`../../../deploy/${file}`, import.meta.url)), "utf8");
 
-let redisUrl: string;
-let stopRedis: () => Promise<void>;
-
-beforeAll(async () => {
-  const server = await useRedis();
-  redisUrl = server.url;
-  stopRedis = server.stop;
-});
-
-afterAll(async () => {
-  await stopRedis?.();
-});
+const redis = redisFixture();
 
 describe("deploy/ matches the worker", () => {
   it("every jobs_* metric in the alert rules and the dashboard is served by a running worker", async () => {
     const prefix = uniquePrefix("deploy");
-    const client = new Redis(redisUrl);
+    const client = new Redis(redis.url);
     const queue = new RedisJobQueue(client, { prefix });
     await queue.enqueue("work", {});
     await queue.enqueue("work", { fail: "boom" }, { maxAttempts: 1 });
@@ -40,7 +30,7 @@ describe("deploy/ matches the worker", () => {
         "--metrics-port",
         String(port),
       ],
-      { JOBS_DRIVER: "redis", REDIS_URL: redisUrl, JOBS_PREFIX: prefix },
+      { JOBS_DRIVER: "redis", REDIS_URL: redis.url, JOBS_PREFIX: prefix },
     );
     await bin.waitFor((b) => outcomes(b).length === 2, "two outcomes");
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

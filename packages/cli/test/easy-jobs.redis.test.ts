@@ -2,21 +2,11 @@ import { easyJobs, redisOptionsFromUrl } from "@svc-jobs/cli";
 import { ConfigError, InMemoryJobQueue } from "@svc-jobs/core";
 import { RedisJobQueue } from "@svc-jobs/redis";
 import { InMemoryScheduler } from "@svc-jobs/scheduler";
-import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniquePrefix } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
+import { describe, expect, it } from "vitest";
 
-let redisUrl: string;
-let stopRedis: () => Promise<void>;
-
-beforeAll(async () => {
-  const server = await useRedis();
-  redisUrl = server.url;
-  stopRedis = server.stop;
-});
-
-afterAll(async () => {
-  await stopRedis?.();
-});
+const redis = redisFixture();
 
 describe("easyJobs", () => {
   it("defaults to the memory driver", async () => {
@@ -32,7 +22,7 @@ describe("easyJobs", () => {
   it("reads JOBS_DRIVER case-insensitively; the option wins over the environment", async () => {
     const prefix = uniquePrefix("easy");
     const jobs = easyJobs({
-      env: { JOBS_DRIVER: "REDIS", REDIS_URL: redisUrl, JOBS_PREFIX: prefix },
+      env: { JOBS_DRIVER: "REDIS", REDIS_URL: redis.url, JOBS_PREFIX: prefix },
     });
     try {
       expect(jobs.driver).toBe("redis");
@@ -50,7 +40,7 @@ describe("easyJobs", () => {
 
   it("the redis driver's scheduler takes the leader lease, and close() gives it up", async () => {
     const prefix = uniquePrefix("easy-sched");
-    const jobs = easyJobs({ driver: "redis", redisUrl, prefix });
+    const jobs = easyJobs({ driver: "redis", redisUrl: redis.url, prefix });
     try {
       await jobs.scheduler.addJob("digest", {
         intervalSeconds: 60,
@@ -80,7 +70,7 @@ describe("easyJobs", () => {
     const redisJobs = easyJobs({
       env: {
         JOBS_DRIVER: "redis",
-        REDIS_URL: redisUrl,
+        REDIS_URL: redis.url,
         JOBS_PREFIX: prefix,
         JOBS_VISIBILITY_TIMEOUT_SECONDS: "3",
       },

@@ -2,26 +2,13 @@
 // job once, through the runner's onJobSettled, with the same names and labels.
 import type { JsonObject } from "@svc-jobs/core";
 import { RedisJobQueue } from "@svc-jobs/redis";
-import { freePort, uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { freePort, uniquePrefix } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { outcomes, startBin } from "./helpers.js";
 
-let redisUrl: string;
-let stopRedis: () => Promise<void>;
-let client: Redis;
-
-beforeAll(async () => {
-  const server = await useRedis();
-  redisUrl = server.url;
-  stopRedis = server.stop;
-  client = new Redis(redisUrl);
-});
-
-afterAll(async () => {
-  await client?.quit();
-  await stopRedis?.();
-});
+const redis = redisFixture(Redis);
 
 interface Sample {
   name: string;
@@ -51,13 +38,13 @@ async function scrapeAfter(
   jobs: { name: string; payload: JsonObject }[],
 ): Promise<{ text: string; prefix: string }> {
   const prefix = uniquePrefix("metrics");
-  const queue = new RedisJobQueue(client, { prefix });
+  const queue = new RedisJobQueue(redis.client, { prefix });
   await queue.enqueueMany(jobs.map((j) => ({ ...j, opts: { maxAttempts: 1 } })));
   await queue.close();
   const port = await freePort();
   const bin = startBin(["run", "--handlers", handlers, "--metrics-port", String(port)], {
     JOBS_DRIVER: "redis",
-    REDIS_URL: redisUrl,
+    REDIS_URL: redis.url,
     JOBS_PREFIX: prefix,
   });
   try {

@@ -1,33 +1,20 @@
 import { RedisJobQueue } from "@svc-jobs/redis";
-import { freePort, uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { freePort, uniquePrefix } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { outcomes, runBin, startBin } from "./helpers.js";
 
-let redisUrl: string;
-let stopRedis: () => Promise<void>;
-let client: Redis;
-
-beforeAll(async () => {
-  const server = await useRedis();
-  redisUrl = server.url;
-  stopRedis = server.stop;
-  client = new Redis(redisUrl);
-});
-
-afterAll(async () => {
-  await client?.quit();
-  await stopRedis?.();
-});
+const redis = redisFixture(Redis);
 
 const REGISTRY = "./test/fixtures/registry-handlers.mjs";
 
 function env(prefix: string, extra: Record<string, string> = {}) {
-  return { JOBS_DRIVER: "redis", REDIS_URL: redisUrl, JOBS_PREFIX: prefix, ...extra };
+  return { JOBS_DRIVER: "redis", REDIS_URL: redis.url, JOBS_PREFIX: prefix, ...extra };
 }
 
 async function withQueue<T>(prefix: string, fn: (q: RedisJobQueue) => Promise<T>): Promise<T> {
-  const queue = new RedisJobQueue(client, { prefix });
+  const queue = new RedisJobQueue(redis.client, { prefix });
   try {
     return await fn(queue);
   } finally {
@@ -36,7 +23,7 @@ async function withQueue<T>(prefix: string, fn: (q: RedisJobQueue) => Promise<T>
 }
 
 async function readyIds(prefix: string): Promise<string[]> {
-  return client.lrange(`${prefix}:ready`, 0, -1);
+  return redis.client.lrange(`${prefix}:ready`, 0, -1);
 }
 
 describe("svc-jobs run", () => {

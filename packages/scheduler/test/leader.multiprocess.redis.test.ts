@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { uniquePrefix } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 // Three real scheduler processes share one Redis and one RedisLeader key; each
 // firing of their task is recorded in a Redis list with the process id and the
@@ -25,22 +26,15 @@ interface Replica {
   exited: Promise<void>;
 }
 
-let server: { url: string; stop(): Promise<void> };
-let redis: Redis;
+const redis = redisFixture(Redis);
 const replicas: Replica[] = [];
 
-beforeAll(async () => {
-  server = await useRedis();
-  redis = new Redis(server.url);
-});
-
+// Registered after the fixture's, so it runs before the fixture closes the client.
 afterAll(async () => {
   for (const r of replicas) {
     if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL");
   }
   await Promise.all(replicas.map((r) => r.exited));
-  redis?.disconnect();
-  await server?.stop();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,7 +69,7 @@ function startReplica(env: Record<string, string>): Promise<Replica> {
 }
 
 async function firings(listKey: string): Promise<Firing[]> {
-  return (await redis.lrange(listKey, 0, -1)).map((s) => JSON.parse(s) as Firing);
+  return (await redis.client.lrange(listKey, 0, -1)).map((s) => JSON.parse(s) as Firing);
 }
 
 /** Fails with the periods that fired more than once. */
@@ -98,7 +92,7 @@ describe("Scheduler with RedisLeader across processes", () => {
     const leaderKey = uniquePrefix("sched-leader");
     const listKey = uniquePrefix("sched-firings");
     const env = {
-      REDIS_URL: server.url,
+      REDIS_URL: redis.url,
       LEADER_KEY: leaderKey,
       LIST_KEY: listKey,
       LEASE_SECONDS: String(LEASE_SECONDS),
@@ -157,6 +151,6 @@ describe("Scheduler with RedisLeader across processes", () => {
     expect(new Set(afterStop.map((f) => f.pid))).toEqual(new Set([third.pid]));
 
     expectEachPeriodOnce(await firings(listKey));
-    await redis.del(listKey, leaderKey);
+    await redis.client.del(listKey, leaderKey);
   }, 40_000);
 });

@@ -6,9 +6,10 @@ import { fileURLToPath } from "node:url";
 import { easyJobs } from "@svc-jobs/cli";
 import { ConfigError, type Job, type QueueStats } from "@svc-jobs/core";
 import { RedisJobQueue } from "@svc-jobs/redis";
-import { freePort, uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { freePort, uniquePrefix } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { type BinResult, runBin } from "./helpers/bin.js";
 import { SVC_JOBS_BIN } from "./helpers/chaos.js";
 
@@ -24,26 +25,20 @@ const scratch = mkdtempSync(join(tmpdir(), "svc-jobs-bad-handlers-"));
 const syntaxError = join(scratch, "syntax-error.mjs");
 writeFileSync(syntaxError, "export function handler(job {\n");
 
-let redis: { url: string; stop(): Promise<void> };
-let client: Redis;
+const redis = redisFixture(Redis);
 let prefix: string;
 let queue: RedisJobQueue;
 let seeded: Job[];
 
-beforeAll(async () => {
-  redis = await useRedis();
-  client = new Redis(redis.url);
-});
+// Runs before the fixture's afterAll (registered first) closes the client.
 afterAll(async () => {
   await queue?.close();
-  client.disconnect();
-  await redis.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
 beforeEach(async () => {
   await queue?.close();
   prefix = uniquePrefix("bad-cli");
-  queue = new RedisJobQueue(client, { prefix });
+  queue = new RedisJobQueue(redis.client, { prefix });
   seeded = await queue.enqueueMany([
     { name: "work", payload: { n: 1 } },
     { name: "work", payload: { n: 2 } },
@@ -52,7 +47,9 @@ beforeEach(async () => {
 });
 
 async function snapshot(): Promise<{ stats: QueueStats; hashes: Record<string, string>[] }> {
-  const hashes = await Promise.all(seeded.map((j) => client.hgetall(`${prefix}:job:${j.id}`)));
+  const hashes = await Promise.all(
+    seeded.map((j) => redis.client.hgetall(`${prefix}:job:${j.id}`)),
+  );
   return { stats: await queue.stats(), hashes };
 }
 
@@ -232,11 +229,11 @@ describe("svc-jobs enqueue with a payload or options it cannot queue", () => {
     [["work", "{}", "--max-attempts", "2.5"], /--max-attempts must be a whole number >= 1/],
   ])("%j exits 2 and enqueues nothing", async (args, message) => {
     const before = await snapshot();
-    const seqBefore = await client.get(`${prefix}:seq`);
+    const seqBefore = await redis.client.get(`${prefix}:seq`);
     const out = await runBin(["enqueue", ...args], env());
     expectOneLineError(out, 2, message);
     expectUnchanged(before, await snapshot());
-    expect(await client.get(`${prefix}:seq`)).toBe(seqBefore);
+    expect(await redis.client.get(`${prefix}:seq`)).toBe(seqBefore);
   });
 
   it("the same command with a good payload does enqueue (the checks above can fail)", async () => {

@@ -8,9 +8,10 @@ import {
   PayloadTooLargeError,
 } from "@svc-jobs/core";
 import { RedisJobQueue } from "@svc-jobs/redis";
-import { uniquePrefix, useRedis } from "@svc-jobs/test-servers";
+import { uniquePrefix } from "@svc-jobs/test-servers";
+import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 // Bad enqueue input, on the memory backend and on a real redis-server: each is refused
 // with a JobValidationError that names the field, and the queue is exactly as before
@@ -71,18 +72,12 @@ interface Backend {
   open(maxPayloadBytes?: number): Promise<{ queue: JobQueue; keys(): Promise<string[]> }>;
 }
 
-let redis: { url: string; stop(): Promise<void> };
-let client: Redis;
+const redis = redisFixture(Redis);
 const opened: JobQueue[] = [];
 
-beforeAll(async () => {
-  redis = await useRedis();
-  client = new Redis(redis.url);
-});
+// Runs before the fixture's afterAll (registered first) closes the client.
 afterAll(async () => {
   await Promise.all(opened.map((q) => q.close()));
-  client.disconnect();
-  await redis.stop();
 });
 
 const backends: Backend[] = [
@@ -98,12 +93,12 @@ const backends: Backend[] = [
     name: "redis",
     async open(maxPayloadBytes) {
       const prefix = uniquePrefix("bad-input");
-      const queue = new RedisJobQueue(client, {
+      const queue = new RedisJobQueue(redis.client, {
         prefix,
         ...(maxPayloadBytes ? { maxPayloadBytes } : {}),
       });
       opened.push(queue);
-      return { queue, keys: () => client.keys(`${prefix}:*`) };
+      return { queue, keys: () => redis.client.keys(`${prefix}:*`) };
     },
   },
 ];
