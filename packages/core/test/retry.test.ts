@@ -6,8 +6,8 @@ import {
   linearRetry,
   ManualClock,
   retryDelaySeconds,
-  validateRetryStrategy,
 } from "@svc-jobs/core";
+import { validateRetryStrategy } from "@svc-jobs/core/backend";
 import { describe, expect, it } from "vitest";
 
 describe("retryDelaySeconds", () => {
