@@ -9,8 +9,9 @@ import {
 /**
  * Internal: a job's hash (`{prefix}:job:<id>`, docs/redis-layout.md) as it crosses the Lua
  * boundary, a flat list of field/value pairs like an `HGETALL` reply. A later pair of the
- * same field wins, as in one `HSET`. Every field is a string: `available_at` in epoch
- * milliseconds, `payload` as JSON, `last_error` `""` until the first failure.
+ * same field wins, as in one `HSET`. Every field is a string (layout version 2, as svc-infra
+ * writes them): `available_at` ISO-8601 UTC, `payload` JSON, `attempts`, `max_attempts` and
+ * `backoff_seconds` integers, `last_error` absent until the first failure.
  */
 export type JobFields = readonly unknown[];
 
@@ -18,7 +19,64 @@ export type JobFields = readonly unknown[];
 const DEDUPE_KEY = "dedupe_key";
 
 const MAX_ATTEMPTS_TEXT = String(DEFAULT_MAX_ATTEMPTS);
-const BACKOFF_TEXT = String(DEFAULT_BACKOFF_SECONDS);
+const BACKOFF_TEXT = String(Math.ceil(DEFAULT_BACKOFF_SECONDS));
+
+/** Not a hash field: the delayed set's score (epoch seconds) of a delayed job. */
+const DUE = "due";
+
+/**
+ * The hash field holding a fractional backoff exactly. `backoff_seconds` must stay an
+ * integer (svc-infra reads it with `int()`), so a backoff of 2.5 s is written as
+ * `backoff_seconds: "3"` (rounded up) and `svc_jobs_backoff_seconds: "2.5"`, which svc-jobs
+ * prefers when present.
+ */
+export const EXACT_BACKOFF_FIELD = "svc_jobs_backoff_seconds";
+
+/**
+ * Internal: epoch ms as ISO-8601 UTC with microseconds and a `+00:00` offset
+ * (`2030-01-01T00:00:00.000000+00:00`), the form Python's `datetime.isoformat()` writes and
+ * `datetime.fromisoformat` reads.
+ */
+export function isoUtc(ms: number): string {
+  const micros = Math.round(ms * 1000);
+  const seconds = Math.floor(micros / 1_000_000);
+  const fraction = String(micros - seconds * 1_000_000).padStart(6, "0");
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${fraction}+00:00`;
+}
+
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2}(?::?\d{2}(?:\.\d+)?)?)?$/i;
+
+/**
+ * Internal: an `available_at` as epoch ms. ISO-8601 as svc-jobs and svc-infra write it
+ * (`+00:00`, `Z`, any offset; no offset reads as UTC); a plain number is version 1's epoch
+ * ms (a queue not upgraded yet).
+ */
+export function parseAvailableAt(text: unknown): number {
+  if (typeof text !== "string") return Number.NaN;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const m = ISO.exec(text);
+  if (!m) return Number.NaN;
+  const fraction = m[7] ? Number(`0.${m[7]}`) * 1000 : 0;
+  let ms =
+    Date.UTC(
+      Number(m[1]),
+      Number(m[2]) - 1,
+      Number(m[3]),
+      Number(m[4]),
+      Number(m[5]),
+      Number(m[6] ?? 0),
+    ) + fraction;
+  const zone = m[8];
+  if (zone && zone.toUpperCase() !== "Z") {
+    const z = /^([+-])(\d{2}):?(\d{2})(?::?(\d{2}))?/.exec(zone);
+    if (z) {
+      const offset = (Number(z[2]) * 3600 + Number(z[3]) * 60 + Number(z[4] ?? 0)) * 1000;
+      ms -= z[1] === "+" ? offset : -offset;
+    }
+  }
+  return ms;
+}
 
 /**
  * Internal: the fields of a new job's hash in the order the enqueue script writes them
@@ -34,15 +92,13 @@ export function newJobDefaults(now: number): string[] {
     "payload",
     "",
     "available_at",
-    String(now),
+    isoUtc(now),
     "attempts",
     "0",
     "max_attempts",
     MAX_ATTEMPTS_TEXT,
     "backoff_seconds",
     BACKOFF_TEXT,
-    "last_error",
-    "",
   ];
 }
 
@@ -51,8 +107,8 @@ export function newJobDefaults(now: number): string[] {
  * fields once per call (name and payload, and only the others some job of the call
  * sets), and each row gives one job's value per column, `""` keeping the default.
  * `dedupe_key` is a column but not a field: the script writes it to
- * `{prefix}:dedupe:<key>`. A job with its own `available_at` waits in the delayed set
- * until then; one without is ready at once.
+ * `{prefix}:dedupe:<key>`; nor is `due`, a delayed job's score in epoch seconds: a job with
+ * one waits in the delayed set until then, one without is ready at once.
  */
 export interface NewJobTable {
   readonly columns: readonly string[];
@@ -68,11 +124,19 @@ const OPTIONAL_COLUMNS: readonly (readonly [
   string,
   (p: PreparedEnqueue, now: number) => string,
 ])[] = [
-  ["available_at", (p, now) => (p.delaySeconds > 0 ? String(now + p.delaySeconds * 1000) : "")],
+  ["available_at", (p, now) => (p.delaySeconds > 0 ? isoUtc(now + p.delaySeconds * 1000) : "")],
+  [DUE, (p, now) => (p.delaySeconds > 0 ? String((now + p.delaySeconds * 1000) / 1000) : "")],
   ["max_attempts", (p) => (p.maxAttempts !== DEFAULT_MAX_ATTEMPTS ? String(p.maxAttempts) : "")],
   [
     "backoff_seconds",
-    (p) => (p.backoffSeconds !== DEFAULT_BACKOFF_SECONDS ? String(p.backoffSeconds) : ""),
+    (p) =>
+      Math.ceil(p.backoffSeconds) !== Math.ceil(DEFAULT_BACKOFF_SECONDS)
+        ? String(Math.ceil(p.backoffSeconds))
+        : "",
+  ],
+  [
+    EXACT_BACKOFF_FIELD,
+    (p) => (Number.isInteger(p.backoffSeconds) ? "" : String(p.backoffSeconds)),
   ],
   [DEDUPE_KEY, (p) => p.dedupeKey ?? ""],
 ];
@@ -114,6 +178,7 @@ export function jobFromHash(...lists: JobFields[]): Job {
   let attempts: unknown;
   let maxAttempts: unknown;
   let backoffSeconds: unknown;
+  let exactBackoff: unknown;
   let lastError: unknown;
   for (const fields of lists) {
     for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -140,6 +205,9 @@ export function jobFromHash(...lists: JobFields[]): Job {
         case "backoff_seconds":
           backoffSeconds = value;
           break;
+        case EXACT_BACKOFF_FIELD:
+          exactBackoff = value;
+          break;
         case "last_error":
           lastError = value;
           break;
@@ -155,10 +223,14 @@ export function jobFromHash(...lists: JobFields[]): Job {
     id,
     name,
     payload: JSON.parse(payload),
-    availableAt: new Date(Number(availableAt)),
-    attempts: Number(attempts),
-    maxAttempts: Number(maxAttempts),
-    backoffSeconds: Number(backoffSeconds),
+    availableAt: new Date(parseAvailableAt(availableAt)),
+    attempts: Number(attempts ?? 0),
+    maxAttempts: Number(maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
+    backoffSeconds: Number(
+      typeof exactBackoff === "string" && exactBackoff !== ""
+        ? exactBackoff
+        : (backoffSeconds ?? 0),
+    ),
     lastError: typeof lastError === "string" && lastError !== "" ? lastError : null,
   };
 }

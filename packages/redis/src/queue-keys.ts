@@ -16,18 +16,20 @@ export interface QueueKeys {
   readonly scriptPrefix: string;
   /** LIST of ready ids: enqueue LPUSHes, reserve RPOPs. */
   readonly ready: string;
-  /** LIST of reserved ids. */
+  /** LIST of ids svc-infra reserved (svc-jobs's own reservations are in `processingVt` only). */
   readonly processing: string;
-  /** ZSET of reserved id -> visibility deadline (epoch ms). */
+  /** ZSET of reserved id -> visibility deadline (epoch seconds), every side's reservations. */
   readonly processingVt: string;
-  /** ZSET of delayed or retrying id -> due time (epoch ms). */
+  /** ZSET of delayed or retrying id -> due time (epoch seconds). */
   readonly delayed: string;
   /** STRING: the id counter. Every queue that ever took a job has one. */
   readonly seq: string;
-  /** LIST of dead ids, oldest first. */
+  /** LIST of dead ids, LPUSHed: the oldest at the right end. */
   readonly dlq: string;
   /** LIST of wake-up tokens for blocked reservers. */
   readonly wake: string;
+  /** STRING: the layout version, `"2"` (absent on a version-1 or svc-infra queue). */
+  readonly layout: string;
 }
 
 /** Where a {@link queueKeys} layout lives. */
@@ -63,6 +65,7 @@ export function queueKeys(prefix: unknown, target: QueueKeysTarget): QueueKeys {
     seq: `${p}${SEQ_SUFFIX}`,
     dlq: `${p}:dlq`,
     wake: `${p}:wake`,
+    layout: `${p}:layout`,
   };
 }
 

@@ -8,7 +8,7 @@ import {
   type RetryStrategy,
   visibilityExpiredMessage,
 } from "@svc-jobs/core";
-import type { JobFields, NewJobTable } from "./job-hash.js";
+import { isoUtc, type JobFields, type NewJobTable } from "./job-hash.js";
 import type { QueueKeys } from "./queue-keys.js";
 import { type DefinesCommands, defineQueueCommands, type QueueCommands } from "./scripts.js";
 
@@ -37,7 +37,12 @@ const [EXPIRED_PRE, EXPIRED_POST] = (() => {
 
 const DEDUPE_TTL_MS_TEXT = String(DEDUPE_TTL_SECONDS * 1000);
 const MAX_ATTEMPTS_TEXT = String(DEFAULT_MAX_ATTEMPTS);
-const BACKOFF_TEXT = String(DEFAULT_BACKOFF_SECONDS);
+const BACKOFF_TEXT = String(Math.ceil(DEFAULT_BACKOFF_SECONDS));
+
+/** Epoch ms (the queue's clock) as the epoch seconds the scripts and scores use (layout 2). */
+function sec(ms: number): string {
+  return String(ms / 1000);
+}
 
 /**
  * Internal: the queue's Lua scripts (src/lua/), one typed method each, bound to one
@@ -59,6 +64,7 @@ export class QueueScripts {
   readonly #dlqList: readonly string[];
   readonly #dlqRequeue: readonly string[];
   readonly #dlqPurge: readonly string[];
+  readonly #upgrade: readonly string[];
   readonly #batch: string;
   readonly #retryArgs: readonly string[];
   readonly #jitter: boolean;
@@ -68,7 +74,7 @@ export class QueueScripts {
 
   constructor(client: DefinesCommands, keys: QueueKeys, options: QueueScriptsOptions) {
     this.#client = defineQueueCommands(client);
-    const { ready, processing, processingVt: vt, delayed, seq, dlq, wake } = keys;
+    const { ready, processing, processingVt: vt, delayed, seq, dlq, wake, layout } = keys;
     const p = keys.scriptPrefix;
     this.#enqueue = [ready, delayed, seq, wake, p];
     this.#reserve = [ready, processing, vt, delayed, dlq, wake, p];
@@ -81,6 +87,7 @@ export class QueueScripts {
     this.#dlqList = [ready, processing, vt, delayed, dlq, p];
     this.#dlqRequeue = [dlq, ready, wake, p];
     this.#dlqPurge = [dlq, p];
+    this.#upgrade = [layout, delayed, vt, dlq, p];
     this.#batch = String(options.housekeepingBatch);
     const retry = options.retry;
     this.#jitter = retry.kind !== "linear";
@@ -106,7 +113,8 @@ export class QueueScripts {
     const { columns, rows } = table;
     const args = [
       ...this.#enqueue,
-      String(now),
+      sec(now),
+      isoUtc(now),
       this.#tokenTtlMs > 0 ? randomUUID() : "",
       this.#tokenTtlText,
       DEDUPE_TTL_MS_TEXT,
@@ -133,8 +141,9 @@ export class QueueScripts {
   }
 
   /**
-   * reserve-6.lua: reserves up to `count` due jobs until `deadline`, after housekeeping.
-   * `nextDue` (epoch ms) is set only when none was due: when the next one falls due.
+   * reserve-6.lua: reserves up to `count` due jobs until `deadline` (epoch ms), after
+   * housekeeping. `nextDue` (epoch ms) is set only when none was due: when the next one
+   * falls due.
    */
   async reserve(
     now: number,
@@ -143,14 +152,18 @@ export class QueueScripts {
   ): Promise<{ jobs: JobFields[]; nextDue: number | null }> {
     const [head, ...jobs] = await this.#client.svcJobsReserve(
       ...this.#reserve,
-      String(now),
-      String(deadline),
+      sec(now),
+      isoUtc(now),
+      sec(deadline),
       String(count),
       this.#batch,
       EXPIRED_PRE,
       EXPIRED_POST,
     );
-    return { jobs, nextDue: typeof head === "string" && head !== "" ? Number(head) : null };
+    return {
+      jobs,
+      nextDue: typeof head === "string" && head !== "" ? Number(head) * 1000 : null,
+    };
   }
 
   /** ack-2.lua: true when the reservation (of attempt `attempts`, '' for any) was acked. */
@@ -165,10 +178,11 @@ export class QueueScripts {
         ...this.#fail,
         id,
         attempts,
-        String(now),
+        sec(now),
         error,
         ...this.#retryArgs,
         String(this.#jitter ? this.#random() : 0),
+        isoUtc(now),
       ),
     );
   }
@@ -178,13 +192,13 @@ export class QueueScripts {
     return Number(await this.#client.svcJobsRelease(...this.#release, id, attempts)) > 0;
   }
 
-  /** extendVisibility-1.lua: true when the reservation's deadline moved to `deadline`. */
+  /** extendVisibility-1.lua: true when the reservation's deadline moved to `deadline` (epoch ms). */
   async extendVisibility(id: string, attempts: string, deadline: number): Promise<boolean> {
     const n = await this.#client.svcJobsExtendVisibility(
       ...this.#extendVisibility,
       id,
       attempts,
-      String(deadline),
+      sec(deadline),
     );
     return Number(n) > 0;
   }
@@ -193,10 +207,11 @@ export class QueueScripts {
   async stats(now: number, batch: number): Promise<QueueStats> {
     const [ready, delayed, processing, dlq] = await this.#client.svcJobsStats(
       ...this.#stats,
-      String(now),
+      sec(now),
       String(batch),
       EXPIRED_PRE,
       EXPIRED_POST,
+      isoUtc(now),
     );
     return {
       ready: Number(ready),
@@ -210,10 +225,11 @@ export class QueueScripts {
   async housekeep(now: number, batch: number): Promise<{ requeued: number; promoted: number }> {
     const [requeued, promoted] = await this.#client.svcJobsHousekeep(
       ...this.#housekeep,
-      String(now),
+      sec(now),
       String(batch),
       EXPIRED_PRE,
       EXPIRED_POST,
+      isoUtc(now),
     );
     return { requeued: Number(requeued), promoted: Number(promoted) };
   }
@@ -226,27 +242,36 @@ export class QueueScripts {
   ): Promise<{ read: number; jobs: JobFields[] }> {
     const [read, ...jobs] = await this.#client.svcJobsDlqList(
       ...this.#dlqList,
-      String(now),
+      sec(now),
       this.#batch,
       EXPIRED_PRE,
       EXPIRED_POST,
       String(offset),
       String(limit),
+      isoUtc(now),
     );
     return { read: Number(read), jobs };
   }
 
   /** dlqRequeue-3.lua: moves dead job `id` back to ready; false when it is not in the DLQ. */
   async dlqRequeueOne(now: number, id: string): Promise<boolean> {
-    const n = await this.#client.svcJobsDlqRequeue(...this.#dlqRequeue, String(now), id, "0");
+    const n = await this.#client.svcJobsDlqRequeue(...this.#dlqRequeue, isoUtc(now), id, "0");
     return Number(n) > 0;
   }
 
   /** dlqRequeue-3.lua: moves the oldest `batch` dead jobs back to ready; how many moved. */
   async dlqRequeueOldest(now: number, batch: number): Promise<number> {
     return Number(
-      await this.#client.svcJobsDlqRequeue(...this.#dlqRequeue, String(now), "", String(batch)),
+      await this.#client.svcJobsDlqRequeue(...this.#dlqRequeue, isoUtc(now), "", String(batch)),
     );
+  }
+
+  /**
+   * upgrade-4.lua: converts up to `batch` entries of a version-1 queue to layout version 2;
+   * true once the queue is at version 2.
+   */
+  async upgrade(batch: number): Promise<boolean> {
+    return Number(await this.#client.svcJobsUpgrade(...this.#upgrade, String(batch))) === 1;
   }
 
   /** dlqPurge-1.lua: deletes the oldest `batch` dead jobs; how many went. */

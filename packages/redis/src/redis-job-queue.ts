@@ -83,9 +83,9 @@ const ENQUEUE_CHUNK = 1000;
 const MAX_RESERVE_MANY = 1000;
 
 /**
- * The production backend: a job queue in Redis, every transition one Lua script, with
- * the key layout of the svc-infra guide (`jobs:ready`, `jobs:job:7`, ...) so its
- * runbooks keep working. Blocking reserves wait on their own connection and wake as soon
+ * The production backend: a job queue in Redis, every transition one Lua script costing
+ * O(log n), with layout version 2 (docs/redis-layout.md): svc-infra's keys and encodings,
+ * so a Python svc-infra service can share the queue and its runbooks keep working. Blocking reserves wait on their own connection and wake as soon
  * as a job is enqueued or a delayed job falls due.
  *
  * @example
@@ -111,6 +111,9 @@ export class RedisJobQueue implements JobQueue {
   readonly #scripts: QueueScripts;
   readonly #waiter: WakeWaiter;
   #closed = false;
+  /** True once the queue's keys are known to be at layout version 2. */
+  #layoutDone = false;
+  #layoutCheck: Promise<void> | undefined;
 
   constructor(client: RedisJobQueueClient, options: RedisJobQueueOptions = {}) {
     assertIoredisClient(client, "RedisJobQueue");
@@ -252,7 +255,7 @@ export class RedisJobQueue implements JobQueue {
     this.#assertOpen();
     validateSeconds("seconds", seconds, 0);
     const [id, attempts] = fence(job);
-    const deadline = this.#clock.now() + seconds * 1000;
+    const deadline = this.#clock.now() + seconds * 1000; // epoch ms; sent as seconds
     await this.#call("extendVisibility", () =>
       this.#scripts.extendVisibility(id, attempts, deadline),
     );
@@ -295,8 +298,27 @@ export class RedisJobQueue implements JobQueue {
     if (this.#closed) throw new QueueClosedError("RedisJobQueue");
   }
 
+  /**
+   * Checks the layout once per queue object, before its first script: a queue at version 1
+   * (or one svc-infra created) is upgraded to version 2 in batches (upgrade-4.lua), each
+   * atomic; concurrent callers finish the same upgrade. See docs/redis-layout.md.
+   */
+  #ensureLayout(): Promise<void> {
+    this.#layoutCheck ??= (async () => {
+      while (!(await this.#scripts.upgrade(BATCH))) {
+        if (this.#closed) throw new QueueClosedError("RedisJobQueue");
+      }
+      this.#layoutDone = true;
+    })().catch((error: unknown) => {
+      this.#layoutCheck = undefined;
+      throw error;
+    });
+    return this.#layoutCheck;
+  }
+
   async #call<T>(what: string, run: () => Promise<T>): Promise<T> {
     try {
+      if (!this.#layoutDone) await this.#ensureLayout();
       return await run();
     } catch (error) {
       if (this.#closed) throw new QueueClosedError("RedisJobQueue");

@@ -26,6 +26,7 @@ export interface QueueCommands {
   svcJobsDlqList(...args: string[]): Promise<[number, ...string[][]]>;
   svcJobsDlqRequeue(...args: string[]): Promise<number>;
   svcJobsDlqPurge(...args: string[]): Promise<number>;
+  svcJobsUpgrade(...args: string[]): Promise<number>;
 }
 
 /** Internal: the client methods `defineLeaderCommands` adds. */
@@ -50,6 +51,7 @@ const QUEUE_SCRIPTS: ScriptSet<QueueCommands> = {
   svcJobsDlqList: lua.dlqList,
   svcJobsDlqRequeue: lua.dlqRequeue,
   svcJobsDlqPurge: lua.dlqPurge,
+  svcJobsUpgrade: lua.upgrade,
 };
 
 const LEADER_SCRIPTS: ScriptSet<LeaderCommands> = {

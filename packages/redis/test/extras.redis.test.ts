@@ -85,7 +85,8 @@ describe("retry strategies in Lua", () => {
       const random = randoms[(attempt - 1) % randoms.length]!;
       await q.fail(job!, new Error("flaky"));
       const expected = failedAt + retryDelaySeconds(strategy, attempt, 7, random) * 1000;
-      const due = Number(await redis.client.zscore(`${q.prefix}:delayed`, job!.id));
+      // Scores are epoch seconds (layout version 2).
+      const due = Number(await redis.client.zscore(`${q.prefix}:delayed`, job!.id)) * 1000;
       expect(due).toBeCloseTo(expected, 3);
       clock.set(Math.ceil(expected));
     }

@@ -7,9 +7,10 @@ import { enqueue as enqueueScript } from "../src/lua/scripts.generated.js";
 
 const redis = redisFixture(Redis);
 
-// The svc-infra guide's runbooks read these keys with redis-cli; they must keep working.
-describe("key layout (runbook compatibility)", () => {
-  it("uses the guide's keys, types and hash fields", async () => {
+// Layout version 2 (docs/redis-layout.md): svc-infra's keys and encodings, so its runbooks
+// (redis-cli) keep working and a Python svc-infra service can share the queue.
+describe("key layout (runbook and svc-infra compatibility)", () => {
+  it("uses svc-infra's keys, types, hash fields and encodings", async () => {
     const clock = new ManualClock(Date.UTC(2030, 0, 1));
     const p = redis.prefix("layout");
     const queue = new RedisJobQueue(redis.client, {
@@ -28,7 +29,8 @@ describe("key layout (runbook compatibility)", () => {
     await queue.fail(dying!, new Error("smtp down"));
 
     expect(await redis.client.type(`${p}:ready`)).toBe("list");
-    expect(await redis.client.type(`${p}:processing`)).toBe("list");
+    // svc-jobs's reservations live in processing_vt only; the list holds svc-infra's.
+    expect(await redis.client.type(`${p}:processing`)).toBe("none");
     expect(await redis.client.type(`${p}:processing_vt`)).toBe("zset");
     expect(await redis.client.type(`${p}:delayed`)).toBe("zset");
     expect(await redis.client.type(`${p}:seq`)).toBe("string");
@@ -38,29 +40,39 @@ describe("key layout (runbook compatibility)", () => {
     // redis-cli llen jobs:ready / lrange jobs:dlq 0 -1 / hgetall jobs:job:7
     expect(await redis.client.llen(`${p}:ready`)).toBe(1);
     expect(await redis.client.lrange(`${p}:ready`, 0, -1)).toEqual(["4"]);
-    expect(await redis.client.lrange(`${p}:processing`, 0, -1)).toEqual(["1"]);
+    expect(await redis.client.lrange(`${p}:processing`, 0, -1)).toEqual([]);
     expect(await redis.client.lrange(`${p}:dlq`, 0, -1)).toEqual(["3"]);
     expect(await redis.client.get(`${p}:seq`)).toBe("4");
+    expect(await redis.client.get(`${p}:layout`)).toBe("2");
+    // Scores in epoch seconds.
     const now = clock.now();
-    expect(Number(await redis.client.zscore(`${p}:processing_vt`, "1"))).toBe(now + 30_000);
-    expect(Number(await redis.client.zscore(`${p}:delayed`, "2"))).toBe(now + 90_000);
+    expect(await redis.client.zscore(`${p}:processing_vt`, "1")).toBe(String(now / 1000 + 30));
+    expect(await redis.client.zscore(`${p}:delayed`, "2")).toBe(String(now / 1000 + 90));
 
     expect(await redis.client.hgetall(`${p}:job:1`)).toEqual({
       id: "1",
       name: "send_email",
       payload: '{"to":"a@example.com"}',
-      available_at: String(now),
+      available_at: "2030-01-01T00:00:00.000000+00:00",
       attempts: "1",
       max_attempts: "5",
       backoff_seconds: "60",
-      last_error: "",
+      svc_jobs_reserved: "1",
     });
-    expect(await redis.client.hgetall(`${p}:job:3`)).toMatchObject({
+    expect(await redis.client.hgetall(`${p}:job:3`)).toEqual({
+      id: "3",
+      name: "dies",
+      payload: '{"n":1}',
+      available_at: "2030-01-01T00:00:00.000000+00:00",
       attempts: "1",
       max_attempts: "1",
-      backoff_seconds: "2.5",
+      backoff_seconds: "3",
+      svc_jobs_backoff_seconds: "2.5",
       last_error: "smtp down",
     });
+    expect(await redis.client.hget(`${p}:job:2`, "available_at")).toBe(
+      "2030-01-01T00:01:30.000000+00:00",
+    );
 
     // Acked jobs leave nothing behind but the counter.
     await queue.ack(reserved!);
@@ -87,6 +99,7 @@ describe("key layout (runbook compatibility)", () => {
     const [many] = await queue.enqueueMany([
       { name: "many", payload: {}, opts: { maxAttempts: 9 } },
     ]);
+    // svc-infra's fields in svc-infra's order; no last_error until a failure.
     const order = [
       "id",
       "name",
@@ -95,26 +108,33 @@ describe("key layout (runbook compatibility)", () => {
       "attempts",
       "max_attempts",
       "backoff_seconds",
-      "last_error",
     ];
-    for (const job of [plain, full, many!]) {
+    for (const job of [plain, many!]) {
       // redis-cli hgetall lists the fields in the order they were first written.
       expect(Object.keys(await redis.client.hgetall(`${p}:job:${job.id}`))).toEqual(order);
     }
+    // A fractional backoff: the integer svc-infra reads (rounded up), the exact value beside.
+    expect(Object.keys(await redis.client.hgetall(`${p}:job:${full.id}`))).toEqual([
+      ...order,
+      "svc_jobs_backoff_seconds",
+    ]);
     expect(await redis.client.hgetall(`${p}:job:${full.id}`)).toEqual({
       id: full.id,
       name: "full",
       payload: '{"b":[1,"x"]}',
-      available_at: String(clock.now() + 1500),
+      available_at: "2030-01-01T00:00:01.500000+00:00",
       attempts: "0",
       max_attempts: "2",
-      backoff_seconds: "0.25",
-      last_error: "",
+      backoff_seconds: "1",
+      svc_jobs_backoff_seconds: "0.25",
     });
     expect(full.availableAt.getTime()).toBe(clock.now() + 1500);
-    expect(await redis.client.zscore(`${p}:delayed`, full.id)).toBe(String(clock.now() + 1500));
+    expect(full.backoffSeconds).toBe(0.25);
+    expect(await redis.client.zscore(`${p}:delayed`, full.id)).toBe(
+      String((clock.now() + 1500) / 1000),
+    );
     expect(await redis.client.get(`${p}:dedupe:order:seq`)).toBe(
-      `${clock.now() + 24 * 3600 * 1000}:${full.id}`,
+      `${clock.now() / 1000 + 24 * 3600}:${full.id}`,
     );
     expect(await redis.client.hget(`${p}:job:${many!.id}`, "max_attempts")).toBe("9");
   });
@@ -130,6 +150,7 @@ describe("key layout (runbook compatibility)", () => {
         ...keys,
         p,
         "1000",
+        "1970-01-01T00:16:40.000000+00:00",
         "",
         "0",
         "1000",
@@ -150,11 +171,10 @@ describe("key layout (runbook compatibility)", () => {
       id: "1",
       name: "x",
       payload: "{}",
-      available_at: "1000",
+      available_at: "1970-01-01T00:16:40.000000+00:00",
       attempts: "0",
       max_attempts: "5",
       backoff_seconds: "60",
-      last_error: "",
     };
     expect(await redis.client.hgetall(`${p}:job:1`)).toEqual(hash);
     expect(await redis.client.hgetall(`${p}:job:2`)).toEqual({
@@ -177,11 +197,11 @@ describe("key layout (runbook compatibility)", () => {
         id: h.id,
         name: h.name,
         payload: JSON.parse(h.payload!),
-        availableAt: new Date(Number(h.available_at)),
+        availableAt: new Date(h.available_at!),
         attempts: Number(h.attempts),
         maxAttempts: Number(h.max_attempts),
-        backoffSeconds: Number(h.backoff_seconds),
-        lastError: h.last_error === "" ? null : h.last_error,
+        backoffSeconds: Number(h.svc_jobs_backoff_seconds ?? h.backoff_seconds),
+        lastError: h.last_error ?? null,
       };
     };
     const jobs = [

@@ -1,8 +1,9 @@
 --[[
-  Completes a reserved job and deletes its hash. Fenced by the attempt number.
+  Completes a reserved job and deletes its hash. Fenced by the attempt number. O(log n):
+  a svc-jobs reservation lives in processing_vt only.
 
   Input:
-    KEYS[1] processing     LIST
+    KEYS[1] processing     LIST  (svc-infra's reservations)
     KEYS[2] processing_vt  ZSET
 
     ARGV[1] key prefix
@@ -16,7 +17,6 @@
 local processingKey, vtKey = KEYS[1], KEYS[2]
 local prefix, id = ARGV[1], ARGV[2]
 if not fenced(prefix, vtKey, id, ARGV[3]) then return 0 end
-redis.call('ZREM', vtKey, id)
-redis.call('LREM', processingKey, 1, id)
+endReservation(prefix, processingKey, vtKey, id)
 redis.call('DEL', jobKey(prefix, id))
 return 1

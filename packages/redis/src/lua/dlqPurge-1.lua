@@ -1,8 +1,8 @@
 --[[
-  Deletes the oldest `limit` dead jobs (ids and hashes).
+  Deletes the oldest `limit` dead jobs (ids and hashes); the oldest is at the right end.
 
   Input:
-    KEYS[1] dlq  LIST
+    KEYS[1] dlq  LIST  (LPUSH on death: the oldest at the right end)
 
     ARGV[1] key prefix
     ARGV[2] batch size
@@ -13,10 +13,11 @@
 
 local dlqKey = KEYS[1]
 local prefix = ARGV[1]
-local ids = redis.call('LRANGE', dlqKey, 0, tonumber(ARGV[2]) - 1)
-if #ids == 0 then return 0 end
-redis.call('LTRIM', dlqKey, #ids, -1)
-for _, id in ipairs(ids) do
+local n = 0
+for _ = 1, tonumber(ARGV[2]) do
+  local id = str(redis.call('RPOP', dlqKey))
+  if not id then break end
   redis.call('DEL', jobKey(prefix, id))
+  n = n + 1
 end
-return #ids
+return n

@@ -9,19 +9,22 @@
     KEYS[4] wake       LIST
 
     ARGV[1] key prefix (job hashes, dedupe and token keys are built from it)
-    ARGV[2] now (epoch ms)
-    ARGV[3] resend token, '' for none: a resent call returns what the first one did
-    ARGV[4] token time to live, ms
-    ARGV[5] dedupe key time to live, ms (a key holds until now + this)
-    ARGV[6] default max_attempts
-    ARGV[7] default backoff_seconds
-    ARGV[8] c, then c names: the columns, the fields of a job hash (`hash` below) this
-      call's jobs set (name and payload, usually nothing else) and 'dedupe_key' (not a
-      field: the job's dedupe key) when some job has one. A name that is neither is
-      refused before anything is written.
+    ARGV[2] now (epoch seconds)
+    ARGV[3] now as ISO-8601 UTC (the default available_at)
+    ARGV[4] resend token, '' for none: a resent call returns what the first one did
+    ARGV[5] token time to live, ms
+    ARGV[6] dedupe key time to live, ms (a key holds until now + this)
+    ARGV[7] default max_attempts
+    ARGV[8] default backoff_seconds (an integer: svc-infra reads it with int())
+    ARGV[9] c, then c names: the columns, the fields of a job hash (`hash` below, or
+      svc_jobs_backoff_seconds) this call's jobs set (name and payload, usually nothing
+      else), 'due' (not a field: the delayed set's score, epoch seconds) when some job is
+      delayed, and 'dedupe_key' (not a field: the job's dedupe key) when some job has one.
+      A name that is none of these is refused before anything is written.
     then per job (new jobs take consecutive ids): c values, one per column; '' keeps the
-      field's default (no dedupe key for dedupe_key). A job with its own available_at
-      waits in delayed until then, one without is ready now.
+      field's default (no dedupe key for dedupe_key; svc_jobs_backoff_seconds is written
+      only when given). A job with a due time waits in delayed until then, one without is
+      ready now.
 
   Output:
     {'r', first id, count}  every job is new and took the ids first .. first + count - 1
@@ -33,32 +36,37 @@
 -- @include "common"
 
 local readyKey, delayedKey, seqKey, wakeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local prefix, now = ARGV[1], ARGV[2]
+local prefix, now, nowIso = ARGV[1], ARGV[2], ARGV[3]
 
 -- A new job's hash, the HSET of every new job: its fields in the order they are written,
--- each with its default (job-hash.ts newJobDefaults() holds the same). A new field is a
--- line here. slot[name] is the index of a field's value, dflt[index] its default.
-local hash = { 'id', '', 'name', '', 'payload', '', 'available_at', now, 'attempts', '0',
-  'max_attempts', ARGV[6], 'backoff_seconds', ARGV[7], 'last_error', '' }
+-- each with its default (job-hash.ts newJobDefaults() holds the same), as svc-infra writes
+-- them (no last_error until a failure). A new field is a line here. slot[name] is the index
+-- of a field's value, dflt[index] its default.
+local hash = { 'id', '', 'name', '', 'payload', '', 'available_at', nowIso, 'attempts', '0',
+  'max_attempts', ARGV[7], 'backoff_seconds', ARGV[8] }
 local slot, dflt = {}, {}
 for k = 3, #hash, 2 do
   slot[hash[k]] = k + 1
   dflt[k + 1] = hash[k + 1]
 end
+local nbase = #hash
 
--- The columns: colSlot[c] is where column c goes in the hash (none for dedupe_key).
-local colAt = 8
+-- The columns: colSlot[c] is where column c goes in the hash (none for dedupe_key and due).
+local colAt = 9
 local ncols = tonumber(ARGV[colAt])
 if ncols < 1 then return redis.error_reply('ERR enqueue: no columns') end
 local colSlot = {}
-local dedupeCol, dueCol
+local dedupeCol, dueCol, exactCol
 for c = 1, ncols do
   local name = ARGV[colAt + c]
   if name == 'dedupe_key' then
     dedupeCol = c
+  elseif name == 'due' then
+    dueCol = c
+  elseif name == 'svc_jobs_backoff_seconds' then
+    exactCol = c
   elseif slot[name] then
     colSlot[c] = slot[name]
-    if name == 'available_at' then dueCol = c end
   else
     return redis.error_reply('ERR enqueue: unknown field ' .. name)
   end
@@ -78,7 +86,7 @@ local function existing(id)
   local f = redis.call('HGETALL', jobKey(prefix, id))
   if #f > 0 then return f end
   -- It completed: the caller fills in the rest from what it sent, as available now.
-  return { 'id', id, 'available_at', now }
+  return { 'id', id, 'available_at', nowIso }
 end
 
 -- What a token recorded: 'r:first:count' (all new) or 'n:id,d:id,...' per job.
@@ -130,8 +138,8 @@ if created > 0 then seq = redis.call('INCRBY', seqKey, created) - created end
 local tokenKey = ''
 local idOf = {}
 local record
-if ARGV[3] ~= '' then
-  tokenKey = prefix .. ':token:' .. ARGV[3]
+if ARGV[4] ~= '' then
+  tokenKey = prefix .. ':token:' .. ARGV[4]
   if nhits == 0 then
     -- All new (the usual case): a range records the ids in a few bytes instead of a few
     -- per job for the token's lifetime.
@@ -153,7 +161,7 @@ if ARGV[3] ~= '' then
     end
     record = table.concat(entries, ',')
   end
-  if not redis.call('SET', tokenKey, record, 'NX', 'PX', ARGV[4]) then
+  if not redis.call('SET', tokenKey, record, 'NX', 'PX', ARGV[5]) then
     if created > 0 then redis.call('DECRBY', seqKey, created) end
     return replay(redis.call('GET', tokenKey))
   end
@@ -161,7 +169,7 @@ end
 
 local dedupeValue
 if nhits < n and anyDedupe then
-  dedupeValue = string.format('%.17g', tonumber(now) + tonumber(ARGV[5])) .. ':'
+  dedupeValue = fmtSec(tonumber(now) + tonumber(ARGV[6]) / 1000) .. ':'
 end
 -- One HSET per job: the job's own values over the defaults, so every hash has the same
 -- fields in the same order whatever the job brought.
@@ -184,7 +192,13 @@ for i = 0, n - 1 do
       if s and ARGV[row + c] ~= '' then hash[s] = ARGV[row + c] end
     end
     hash[2] = id
+    if exactCol and ARGV[row + exactCol] ~= '' then
+      hash[nbase + 1] = 'svc_jobs_backoff_seconds'
+      hash[nbase + 2] = ARGV[row + exactCol]
+    end
     redis.call('HSET', prefix .. ':job:' .. id, unpack(hash))
+    hash[nbase + 1] = nil
+    hash[nbase + 2] = nil
     -- Back to the defaults for the next job.
     for c = 1, ncols do
       local s = colSlot[c]
@@ -197,7 +211,7 @@ for i = 0, n - 1 do
     end
     local dedupeKey = anyDedupe and dedupeKeyOf(i)
     if dedupeKey then
-      redis.call('SET', prefix .. ':dedupe:' .. dedupeKey, dedupeValue .. id, 'PX', ARGV[5])
+      redis.call('SET', prefix .. ':dedupe:' .. dedupeKey, dedupeValue .. id, 'PX', ARGV[6])
     end
     out[i + 1] = id
   end

@@ -7,7 +7,7 @@
     ARGV[1] key prefix
     ARGV[2] job id
     ARGV[3] attempt number of the caller's reservation, '' to act on the current one
-    ARGV[4] new deadline (epoch ms)
+    ARGV[4] new deadline (epoch seconds)
 
   Output: 1 when extended, 0 when fenced off.
 ]]

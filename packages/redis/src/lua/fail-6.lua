@@ -3,17 +3,17 @@
   or moves the job to the DLQ once attempts >= max_attempts. Fenced by the attempt number.
 
   Input:
-    KEYS[1] processing     LIST
+    KEYS[1] processing     LIST  (svc-infra's reservations)
     KEYS[2] processing_vt  ZSET
     KEYS[3] ready          LIST
     KEYS[4] delayed        ZSET
-    KEYS[5] dlq            LIST
+    KEYS[5] dlq            LIST  (LPUSH on death: the oldest at the right end)
     KEYS[6] wake           LIST
 
     ARGV[1] key prefix
     ARGV[2] job id
     ARGV[3] attempt number of the caller's reservation, '' to act on the current one
-    ARGV[4] now (epoch ms)
+    ARGV[4] now (epoch seconds)
     ARGV[5] error message (last_error)
     ARGV[6] retry strategy: 'linear' or 'exponential'
     ARGV[7] exponential: factor
@@ -21,6 +21,7 @@
     ARGV[9] exponential: jitter share, 0 to 1
     ARGV[10] a random number in [0, 1) for the jitter (from the caller, so tests stay
              deterministic)
+    ARGV[11] now as ISO-8601 UTC
 
   Output: 0 when fenced off, 1 when scheduled for a retry, 2 when moved to the DLQ.
 ]]
@@ -32,19 +33,22 @@ local prefix, id, now = ARGV[1], ARGV[2], ARGV[4]
 if not fenced(prefix, vtKey, id, ARGV[3]) then return 0 end
 
 local key = jobKey(prefix, id)
-redis.call('ZREM', vtKey, id)
-redis.call('LREM', processingKey, 1, id)
+endReservation(prefix, processingKey, vtKey, id)
 redis.call('HSET', key, 'last_error', ARGV[5])
-local f = redis.call('HMGET', key, 'attempts', 'max_attempts', 'backoff_seconds')
-local attempts = tonumber(f[1])
-if attempts >= tonumber(f[2]) then
-  redis.call('RPUSH', dlqKey, id)
+redis.call('HDEL', key, 'visible_at')
+local f = redis.call('HMGET', key, 'attempts', 'max_attempts', 'backoff_seconds',
+  'svc_jobs_backoff_seconds')
+local attempts = tonumber(str(f[1]) or '0') or 0
+if attempts >= (tonumber(str(f[2]) or '1') or 1) then
+  redis.call('LPUSH', dlqKey, id)
   return 2
 end
 
--- The same formula as retryDelaySeconds() in @svc-jobs/core.
+-- The same formula as retryDelaySeconds() in @svc-jobs/core. The exact (fractional)
+-- backoff is svc_jobs_backoff_seconds when svc-jobs wrote one; backoff_seconds is the
+-- integer svc-infra reads.
 local n = math.max(1, attempts)
-local backoff = tonumber(f[3])
+local backoff = tonumber(str(f[4]) or str(f[3]) or '0') or 0
 local delay
 if ARGV[6] == 'linear' then
   delay = backoff * n
@@ -54,11 +58,11 @@ else
 end
 
 if delay > 0 then
-  local due = fmt(tonumber(now) + delay * 1000)
-  redis.call('HSET', key, 'available_at', due)
-  redis.call('ZADD', delayedKey, due, id)
+  local due = tonumber(now) + delay
+  redis.call('HSET', key, 'available_at', isoUtc(due))
+  redis.call('ZADD', delayedKey, fmtSec(due), id)
 else
-  redis.call('HSET', key, 'available_at', now)
+  redis.call('HSET', key, 'available_at', ARGV[11])
   redis.call('LPUSH', readyKey, id)
 end
 wake(wakeKey, 1)

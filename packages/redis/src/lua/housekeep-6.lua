@@ -11,9 +11,10 @@
     KEYS[6] wake           LIST
 
     ARGV[1] key prefix
-    ARGV[2] now (epoch ms)
+    ARGV[2] now (epoch seconds)
     ARGV[3] batch size
     ARGV[4], ARGV[5] last_error of an expired reservation, before and after the attempt number
+    ARGV[6] now as ISO-8601 UTC
 
   Output: { requeued (expired reservations handled), promoted (delayed jobs made ready) }
 ]]
@@ -22,8 +23,8 @@
 local readyKey, processingKey, vtKey, delayedKey, dlqKey, wakeKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local prefix, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local requeued = requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[4],
-  ARGV[5], limit)
+local requeued = requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[6],
+  ARGV[4], ARGV[5], limit)
 local promoted = promoteDelayed(readyKey, delayedKey, now, limit)
 wake(wakeKey, requeued + promoted)
 return { requeued, promoted }

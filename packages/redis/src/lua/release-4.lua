@@ -1,9 +1,10 @@
 --[[
-  Hands a reserved job back to the FRONT of ready without counting the attempt (used when
-  a worker stops before the job finished). Fenced by the attempt number.
+  Hands a reserved job back to the FRONT of ready (the right end, where svc-infra's reserve
+  pops too) without counting the attempt (used when a worker stops before the job
+  finished). Fenced by the attempt number.
 
   Input:
-    KEYS[1] processing     LIST
+    KEYS[1] processing     LIST  (svc-infra's reservations)
     KEYS[2] processing_vt  ZSET
     KEYS[3] ready          LIST
     KEYS[4] wake           LIST
@@ -21,8 +22,8 @@ local prefix, id = ARGV[1], ARGV[2]
 if not fenced(prefix, vtKey, id, ARGV[3]) then return 0 end
 
 local key = jobKey(prefix, id)
-redis.call('ZREM', vtKey, id)
-redis.call('LREM', processingKey, 1, id)
+endReservation(prefix, processingKey, vtKey, id)
+redis.call('HDEL', key, 'visible_at')
 if redis.call('HINCRBY', key, 'attempts', -1) < 0 then
   redis.call('HSET', key, 'attempts', '0')
 end

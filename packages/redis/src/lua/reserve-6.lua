@@ -1,41 +1,42 @@
 --[[
   Reserves up to `count` due jobs: requeues expired reservations, promotes due delayed
   jobs (a bounded batch of each), then pops from the front of ready, counts the attempt
-  and hides each job until its visibility deadline.
+  and hides each job until its visibility deadline. Every step is O(log n) per job.
 
   Input:
     KEYS[1] ready          LIST  (enqueue LPUSHes, reserve RPOPs: the front is the right end)
-    KEYS[2] processing     LIST
+    KEYS[2] processing     LIST  (svc-infra's reservations; svc-jobs's are in processing_vt only)
     KEYS[3] processing_vt  ZSET
     KEYS[4] delayed        ZSET
-    KEYS[5] dlq            LIST
+    KEYS[5] dlq            LIST  (LPUSH on death: the oldest at the right end)
     KEYS[6] wake           LIST
 
     ARGV[1] key prefix
-    ARGV[2] now (epoch ms)
-    ARGV[3] visibility deadline (epoch ms)
-    ARGV[4] count: jobs to reserve at most
-    ARGV[5] housekeeping batch size
-    ARGV[6], ARGV[7] last_error of an expired reservation, before and after the attempt number
+    ARGV[2] now (epoch seconds)
+    ARGV[3] now as ISO-8601 UTC
+    ARGV[4] visibility deadline (epoch seconds)
+    ARGV[5] count: jobs to reserve at most
+    ARGV[6] housekeeping batch size
+    ARGV[7], ARGV[8] last_error of an expired reservation, before and after the attempt number
 
   Output: { nextDue, job1, job2, ... } where each job is its hash as a field/value list
-    (HGETALL, attempts already counted) and nextDue (epoch ms) is set only when no job was reserved: when the next delayed job
-    or reservation falls due, '' when nothing is pending.
+    (HGETALL, attempts already counted) and nextDue (epoch seconds) is set only when no job
+    was reserved: when the next delayed job or reservation falls due, '' when nothing is
+    pending.
 ]]
 -- @include "common"
 
 local readyKey, processingKey, vtKey, delayedKey, dlqKey, wakeKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local prefix, now, deadline = ARGV[1], ARGV[2], ARGV[3]
-local limit = tonumber(ARGV[5])
+local prefix, now, nowIso, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local limit = tonumber(ARGV[6])
 
-requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[6], ARGV[7], limit)
+requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso, ARGV[7], ARGV[8],
+  limit)
 promoteDelayed(readyKey, delayedKey, now, limit)
 
 local out = { '' }
--- One RPOP with a count (Redis >= 6.2, else a loop) and one LPUSH for the batch: each redis.call costs
--- about as much as the command itself, so fewer calls is what makes a reserve cheap.
-local count = tonumber(ARGV[4])
+local count = tonumber(ARGV[5])
 local ids = redis.pcall('RPOP', readyKey, count)
 if type(ids) == 'table' and ids.err then
   -- Redis < 6.2 has no RPOP count: one RPOP per job.
@@ -46,21 +47,36 @@ if type(ids) == 'table' and ids.err then
     ids[#ids + 1] = id
   end
 end
-local taken = {}
 if ids then
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
     local f = redis.call('HGETALL', key)
-    -- An id whose hash is gone (deleted by hand) is dropped rather than resurrected.
-    if #f > 0 then
-      setField(f, 'attempts', string.format('%d', redis.call('HINCRBY', key, 'attempts', 1)))
-      redis.call('ZADD', vtKey, deadline, id)
-      taken[#taken + 1] = id
-      out[#out + 1] = f
+    -- An id whose hash is gone (acked, or deleted by hand) is dropped rather than
+    -- resurrected; so is a second copy of an id that is reserved or delayed already
+    -- (svc-infra's recovery is not atomic and can push an id twice).
+    if #f > 0 and not str(redis.call('ZSCORE', vtKey, id))
+      and not str(redis.call('ZSCORE', delayedKey, id)) then
+      local h = {}
+      for i = 1, #f, 2 do h[f[i]] = f[i + 1] end
+      local attempts = tonumber(h.attempts or '0') or 0
+      if attempts >= (tonumber(h.max_attempts or '1') or 1) then
+        -- svc-infra's rule: a job whose attempts are used up (its last reservation expired
+        -- and was recovered into ready) goes to the DLQ instead of running again.
+        if not h.last_error or h.last_error == '' then
+          redis.call('HSET', key, 'last_error', ARGV[7] .. string.format('%d', attempts) .. ARGV[8])
+        end
+        redis.call('LPUSH', dlqKey, id)
+      else
+        local n = string.format('%d', attempts + 1)
+        redis.call('HSET', key, 'attempts', n, OURS, n)
+        redis.call('ZADD', vtKey, deadline, id)
+        setField(f, 'attempts', n)
+        setField(f, OURS, n)
+        out[#out + 1] = f
+      end
     end
   end
 end
-if #taken > 0 then redis.call('LPUSH', processingKey, unpack(taken)) end
 
 if #out == 1 then
   out[1] = nextDue(delayedKey, vtKey)

@@ -12,10 +12,11 @@ export interface LuaScript {
 export const ack: LuaScript = {
   numberOfKeys: 2,
   lua: `--[[
-  Completes a reserved job and deletes its hash. Fenced by the attempt number.
+  Completes a reserved job and deletes its hash. Fenced by the attempt number. O(log n):
+  a svc-jobs reservation lives in processing_vt only.
 
   Input:
-    KEYS[1] processing     LIST
+    KEYS[1] processing     LIST  (svc-infra's reservations)
     KEYS[2] processing_vt  ZSET
 
     ARGV[1] key prefix
@@ -25,8 +26,9 @@ export const ack: LuaScript = {
   Output: 1 when acked, 0 when the reservation is gone or belongs to a newer attempt.
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
--- Times are epoch milliseconds from the queue's clock, passed in as strings and written
--- back unchanged (or with %.17g), so JavaScript reads the exact same number.
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
 
 local unpack = unpack or table.unpack
 
@@ -34,8 +36,65 @@ local unpack = unpack or table.unpack
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
 
-local function fmt(n)
-  return string.format('%.17g', n)
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
 end
 
 local function jobKey(prefix, id)
@@ -50,6 +109,8 @@ local function setField(fields, name, value)
       return
     end
   end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function wake(wakeKey, n)
@@ -67,29 +128,46 @@ end
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
 -- slow worker's late ack saves a needless second run.
 local function fenced(prefix, vtKey, id, attempts)
-  if not redis.call('ZSCORE', vtKey, id) then return false end
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
   if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
     return false
   end
   return true
 end
 
--- Expired reservations count as a failed attempt: back to ready, or to the DLQ after the
--- last attempt, with last_error saying why. Oldest deadline first, at most \`limit\`.
-local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, expiredPre,
-                              expiredPost, limit)
-  local ids = redis.call('ZRANGEBYSCORE', vtKey, '-inf', now, 'LIMIT', 0, limit)
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    redis.call('ZREM', vtKey, id)
-    redis.call('LREM', processingKey, -1, id)
+    endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
-      redis.call('HSET', key, 'last_error', expiredPre .. f[1] .. expiredPost)
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('RPUSH', dlqKey, id)
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
       else
-        redis.call('HSET', key, 'available_at', now)
+        redis.call('HSET', key, 'available_at', nowIso)
         redis.call('LPUSH', readyKey, id)
       end
     end
@@ -99,7 +177,7 @@ end
 
 -- Due delayed jobs join the back of ready in due order, behind jobs already ready.
 local function promoteDelayed(readyKey, delayedKey, now, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+  local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
     redis.call('LPUSH', readyKey, unpack(ids))
@@ -107,8 +185,8 @@ local function promoteDelayed(readyKey, delayedKey, now, limit)
   return #ids
 end
 
--- The earliest time something becomes reservable: a delayed job's due time or a
--- reservation's deadline. '' when there is none.
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
 local function nextDue(delayedKey, vtKey)
   local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
@@ -128,8 +206,7 @@ end
 local processingKey, vtKey = KEYS[1], KEYS[2]
 local prefix, id = ARGV[1], ARGV[2]
 if not fenced(prefix, vtKey, id, ARGV[3]) then return 0 end
-redis.call('ZREM', vtKey, id)
-redis.call('LREM', processingKey, 1, id)
+endReservation(prefix, processingKey, vtKey, id)
 redis.call('DEL', jobKey(prefix, id))
 return 1
 `,
@@ -140,28 +217,31 @@ export const dlqList: LuaScript = {
   numberOfKeys: 5,
   lua: `--[[
   Lists dead jobs oldest first, after housekeeping (an expiry on the last attempt moves a
-  job to the DLQ).
+  job to the DLQ). The DLQ is LPUSHed (svc-infra's end), so the oldest is at the right end:
+  a page is read from the right with LRANGE, O(offset + limit).
 
   Input:
     KEYS[1] ready          LIST
     KEYS[2] processing     LIST
     KEYS[3] processing_vt  ZSET
     KEYS[4] delayed        ZSET
-    KEYS[5] dlq            LIST  (RPUSH on death: oldest at index 0)
+    KEYS[5] dlq            LIST  (LPUSH on death: the oldest at the right end)
 
     ARGV[1] key prefix
-    ARGV[2] now (epoch ms)
+    ARGV[2] now (epoch seconds)
     ARGV[3] housekeeping batch size
     ARGV[4], ARGV[5] last_error of an expired reservation, before and after the attempt number
-    ARGV[6] offset
+    ARGV[6] offset (from the oldest)
     ARGV[7] limit (> 0)
+    ARGV[8] now as ISO-8601 UTC
 
-  Output: { ids read, job1, job2, ... }, each job its hash as a field/value list (HGETALL);
-    ids whose hash is gone are skipped
+  Output: { ids read, job1, job2, ... }, oldest first, each job its hash as a field/value
+    list (HGETALL); ids whose hash is gone are skipped
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
--- Times are epoch milliseconds from the queue's clock, passed in as strings and written
--- back unchanged (or with %.17g), so JavaScript reads the exact same number.
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
 
 local unpack = unpack or table.unpack
 
@@ -169,8 +249,65 @@ local unpack = unpack or table.unpack
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
 
-local function fmt(n)
-  return string.format('%.17g', n)
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
 end
 
 local function jobKey(prefix, id)
@@ -185,6 +322,8 @@ local function setField(fields, name, value)
       return
     end
   end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function wake(wakeKey, n)
@@ -202,29 +341,46 @@ end
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
 -- slow worker's late ack saves a needless second run.
 local function fenced(prefix, vtKey, id, attempts)
-  if not redis.call('ZSCORE', vtKey, id) then return false end
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
   if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
     return false
   end
   return true
 end
 
--- Expired reservations count as a failed attempt: back to ready, or to the DLQ after the
--- last attempt, with last_error saying why. Oldest deadline first, at most \`limit\`.
-local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, expiredPre,
-                              expiredPost, limit)
-  local ids = redis.call('ZRANGEBYSCORE', vtKey, '-inf', now, 'LIMIT', 0, limit)
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    redis.call('ZREM', vtKey, id)
-    redis.call('LREM', processingKey, -1, id)
+    endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
-      redis.call('HSET', key, 'last_error', expiredPre .. f[1] .. expiredPost)
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('RPUSH', dlqKey, id)
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
       else
-        redis.call('HSET', key, 'available_at', now)
+        redis.call('HSET', key, 'available_at', nowIso)
         redis.call('LPUSH', readyKey, id)
       end
     end
@@ -234,7 +390,7 @@ end
 
 -- Due delayed jobs join the back of ready in due order, behind jobs already ready.
 local function promoteDelayed(readyKey, delayedKey, now, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+  local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
     redis.call('LPUSH', readyKey, unpack(ids))
@@ -242,8 +398,8 @@ local function promoteDelayed(readyKey, delayedKey, now, limit)
   return #ids
 end
 
--- The earliest time something becomes reservable: a delayed job's due time or a
--- reservation's deadline. '' when there is none.
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
 local function nextDue(delayedKey, vtKey)
   local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
@@ -262,14 +418,20 @@ end
 
 local readyKey, processingKey, vtKey, delayedKey, dlqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
-requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[4], ARGV[5], limit)
+requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[8], ARGV[4], ARGV[5],
+  limit)
 promoteDelayed(readyKey, delayedKey, now, limit)
 
 local offset = tonumber(ARGV[6])
-local ids = redis.call('LRANGE', dlqKey, offset, offset + tonumber(ARGV[7]) - 1)
+local len = redis.call('LLEN', dlqKey)
+local stop = len - 1 - offset
+local start = stop - tonumber(ARGV[7]) + 1
+if start < 0 then start = 0 end
+local ids = {}
+if stop >= 0 then ids = redis.call('LRANGE', dlqKey, start, stop) end
 local out = { #ids }
-for _, id in ipairs(ids) do
-  local f = redis.call('HGETALL', jobKey(prefix, id))
+for i = #ids, 1, -1 do
+  local f = redis.call('HGETALL', jobKey(prefix, ids[i]))
   if #f > 0 then out[#out + 1] = f end
 end
 return reply(out)
@@ -280,10 +442,10 @@ return reply(out)
 export const dlqPurge: LuaScript = {
   numberOfKeys: 1,
   lua: `--[[
-  Deletes the oldest \`limit\` dead jobs (ids and hashes).
+  Deletes the oldest \`limit\` dead jobs (ids and hashes); the oldest is at the right end.
 
   Input:
-    KEYS[1] dlq  LIST
+    KEYS[1] dlq  LIST  (LPUSH on death: the oldest at the right end)
 
     ARGV[1] key prefix
     ARGV[2] batch size
@@ -291,8 +453,9 @@ export const dlqPurge: LuaScript = {
   Output: how many jobs were deleted.
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
--- Times are epoch milliseconds from the queue's clock, passed in as strings and written
--- back unchanged (or with %.17g), so JavaScript reads the exact same number.
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
 
 local unpack = unpack or table.unpack
 
@@ -300,8 +463,65 @@ local unpack = unpack or table.unpack
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
 
-local function fmt(n)
-  return string.format('%.17g', n)
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
 end
 
 local function jobKey(prefix, id)
@@ -316,6 +536,8 @@ local function setField(fields, name, value)
       return
     end
   end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function wake(wakeKey, n)
@@ -333,29 +555,46 @@ end
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
 -- slow worker's late ack saves a needless second run.
 local function fenced(prefix, vtKey, id, attempts)
-  if not redis.call('ZSCORE', vtKey, id) then return false end
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
   if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
     return false
   end
   return true
 end
 
--- Expired reservations count as a failed attempt: back to ready, or to the DLQ after the
--- last attempt, with last_error saying why. Oldest deadline first, at most \`limit\`.
-local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, expiredPre,
-                              expiredPost, limit)
-  local ids = redis.call('ZRANGEBYSCORE', vtKey, '-inf', now, 'LIMIT', 0, limit)
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    redis.call('ZREM', vtKey, id)
-    redis.call('LREM', processingKey, -1, id)
+    endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
-      redis.call('HSET', key, 'last_error', expiredPre .. f[1] .. expiredPost)
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('RPUSH', dlqKey, id)
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
       else
-        redis.call('HSET', key, 'available_at', now)
+        redis.call('HSET', key, 'available_at', nowIso)
         redis.call('LPUSH', readyKey, id)
       end
     end
@@ -365,7 +604,7 @@ end
 
 -- Due delayed jobs join the back of ready in due order, behind jobs already ready.
 local function promoteDelayed(readyKey, delayedKey, now, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+  local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
     redis.call('LPUSH', readyKey, unpack(ids))
@@ -373,8 +612,8 @@ local function promoteDelayed(readyKey, delayedKey, now, limit)
   return #ids
 end
 
--- The earliest time something becomes reservable: a delayed job's due time or a
--- reservation's deadline. '' when there is none.
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
 local function nextDue(delayedKey, vtKey)
   local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
@@ -393,13 +632,14 @@ end
 
 local dlqKey = KEYS[1]
 local prefix = ARGV[1]
-local ids = redis.call('LRANGE', dlqKey, 0, tonumber(ARGV[2]) - 1)
-if #ids == 0 then return 0 end
-redis.call('LTRIM', dlqKey, #ids, -1)
-for _, id in ipairs(ids) do
+local n = 0
+for _ = 1, tonumber(ARGV[2]) do
+  local id = str(redis.call('RPOP', dlqKey))
+  if not id then break end
   redis.call('DEL', jobKey(prefix, id))
+  n = n + 1
 end
-return #ids
+return n
 `,
 };
 
@@ -408,23 +648,25 @@ export const dlqRequeue: LuaScript = {
   numberOfKeys: 3,
   lua: `--[[
   Moves dead jobs back to the back of ready with attempts reset to 0: one by id, or the
-  oldest \`limit\` of them.
+  oldest \`limit\` of them (RPOP: the oldest is at the right end, O(1) each). Requeueing one
+  id is an LREM over the DLQ (the one scan left: the DLQ is svc-infra's LIST).
 
   Input:
-    KEYS[1] dlq    LIST
+    KEYS[1] dlq    LIST  (LPUSH on death: the oldest at the right end)
     KEYS[2] ready  LIST
     KEYS[3] wake   LIST
 
     ARGV[1] key prefix
-    ARGV[2] now (epoch ms)
+    ARGV[2] now as ISO-8601 UTC
     ARGV[3] job id, or '' to take the oldest ARGV[4] dead jobs
     ARGV[4] batch size when ARGV[3] is ''
 
   Output: how many jobs were moved (0 when the id is not in the DLQ).
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
--- Times are epoch milliseconds from the queue's clock, passed in as strings and written
--- back unchanged (or with %.17g), so JavaScript reads the exact same number.
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
 
 local unpack = unpack or table.unpack
 
@@ -432,8 +674,65 @@ local unpack = unpack or table.unpack
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
 
-local function fmt(n)
-  return string.format('%.17g', n)
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
 end
 
 local function jobKey(prefix, id)
@@ -448,6 +747,8 @@ local function setField(fields, name, value)
       return
     end
   end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function wake(wakeKey, n)
@@ -465,29 +766,46 @@ end
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
 -- slow worker's late ack saves a needless second run.
 local function fenced(prefix, vtKey, id, attempts)
-  if not redis.call('ZSCORE', vtKey, id) then return false end
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
   if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
     return false
   end
   return true
 end
 
--- Expired reservations count as a failed attempt: back to ready, or to the DLQ after the
--- last attempt, with last_error saying why. Oldest deadline first, at most \`limit\`.
-local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, expiredPre,
-                              expiredPost, limit)
-  local ids = redis.call('ZRANGEBYSCORE', vtKey, '-inf', now, 'LIMIT', 0, limit)
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    redis.call('ZREM', vtKey, id)
-    redis.call('LREM', processingKey, -1, id)
+    endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
-      redis.call('HSET', key, 'last_error', expiredPre .. f[1] .. expiredPost)
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('RPUSH', dlqKey, id)
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
       else
-        redis.call('HSET', key, 'available_at', now)
+        redis.call('HSET', key, 'available_at', nowIso)
         redis.call('LPUSH', readyKey, id)
       end
     end
@@ -497,7 +815,7 @@ end
 
 -- Due delayed jobs join the back of ready in due order, behind jobs already ready.
 local function promoteDelayed(readyKey, delayedKey, now, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+  local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
     redis.call('LPUSH', readyKey, unpack(ids))
@@ -505,8 +823,8 @@ local function promoteDelayed(readyKey, delayedKey, now, limit)
   return #ids
 end
 
--- The earliest time something becomes reservable: a delayed job's due time or a
--- reservation's deadline. '' when there is none.
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
 local function nextDue(delayedKey, vtKey)
   local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
@@ -524,18 +842,23 @@ end
 
 
 local dlqKey, readyKey, wakeKey = KEYS[1], KEYS[2], KEYS[3]
-local prefix, now = ARGV[1], ARGV[2]
-local ids
+local prefix, nowIso = ARGV[1], ARGV[2]
+local ids = {}
 if ARGV[3] ~= '' then
   if redis.call('LREM', dlqKey, 1, ARGV[3]) == 0 then return 0 end
   ids = { ARGV[3] }
 else
-  ids = redis.call('LRANGE', dlqKey, 0, tonumber(ARGV[4]) - 1)
+  for _ = 1, tonumber(ARGV[4]) do
+    local id = str(redis.call('RPOP', dlqKey))
+    if not id then break end
+    ids[#ids + 1] = id
+  end
   if #ids == 0 then return 0 end
-  redis.call('LTRIM', dlqKey, #ids, -1)
 end
 for _, id in ipairs(ids) do
-  redis.call('HSET', jobKey(prefix, id), 'attempts', '0', 'available_at', now)
+  local key = jobKey(prefix, id)
+  redis.call('HSET', key, 'attempts', '0', 'available_at', nowIso)
+  redis.call('HDEL', key, OURS, 'visible_at')
   redis.call('LPUSH', readyKey, id)
 end
 wake(wakeKey, #ids)
@@ -557,19 +880,22 @@ export const enqueue: LuaScript = {
     KEYS[4] wake       LIST
 
     ARGV[1] key prefix (job hashes, dedupe and token keys are built from it)
-    ARGV[2] now (epoch ms)
-    ARGV[3] resend token, '' for none: a resent call returns what the first one did
-    ARGV[4] token time to live, ms
-    ARGV[5] dedupe key time to live, ms (a key holds until now + this)
-    ARGV[6] default max_attempts
-    ARGV[7] default backoff_seconds
-    ARGV[8] c, then c names: the columns, the fields of a job hash (\`hash\` below) this
-      call's jobs set (name and payload, usually nothing else) and 'dedupe_key' (not a
-      field: the job's dedupe key) when some job has one. A name that is neither is
-      refused before anything is written.
+    ARGV[2] now (epoch seconds)
+    ARGV[3] now as ISO-8601 UTC (the default available_at)
+    ARGV[4] resend token, '' for none: a resent call returns what the first one did
+    ARGV[5] token time to live, ms
+    ARGV[6] dedupe key time to live, ms (a key holds until now + this)
+    ARGV[7] default max_attempts
+    ARGV[8] default backoff_seconds (an integer: svc-infra reads it with int())
+    ARGV[9] c, then c names: the columns, the fields of a job hash (\`hash\` below, or
+      svc_jobs_backoff_seconds) this call's jobs set (name and payload, usually nothing
+      else), 'due' (not a field: the delayed set's score, epoch seconds) when some job is
+      delayed, and 'dedupe_key' (not a field: the job's dedupe key) when some job has one.
+      A name that is none of these is refused before anything is written.
     then per job (new jobs take consecutive ids): c values, one per column; '' keeps the
-      field's default (no dedupe key for dedupe_key). A job with its own available_at
-      waits in delayed until then, one without is ready now.
+      field's default (no dedupe key for dedupe_key; svc_jobs_backoff_seconds is written
+      only when given). A job with a due time waits in delayed until then, one without is
+      ready now.
 
   Output:
     {'r', first id, count}  every job is new and took the ids first .. first + count - 1
@@ -579,8 +905,9 @@ export const enqueue: LuaScript = {
                            { 'id', id, 'available_at', now } when it already completed
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
--- Times are epoch milliseconds from the queue's clock, passed in as strings and written
--- back unchanged (or with %.17g), so JavaScript reads the exact same number.
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
 
 local unpack = unpack or table.unpack
 
@@ -588,8 +915,65 @@ local unpack = unpack or table.unpack
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
 
-local function fmt(n)
-  return string.format('%.17g', n)
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
 end
 
 local function jobKey(prefix, id)
@@ -604,6 +988,8 @@ local function setField(fields, name, value)
       return
     end
   end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function wake(wakeKey, n)
@@ -621,29 +1007,46 @@ end
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
 -- slow worker's late ack saves a needless second run.
 local function fenced(prefix, vtKey, id, attempts)
-  if not redis.call('ZSCORE', vtKey, id) then return false end
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
   if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
     return false
   end
   return true
 end
 
--- Expired reservations count as a failed attempt: back to ready, or to the DLQ after the
--- last attempt, with last_error saying why. Oldest deadline first, at most \`limit\`.
-local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, expiredPre,
-                              expiredPost, limit)
-  local ids = redis.call('ZRANGEBYSCORE', vtKey, '-inf', now, 'LIMIT', 0, limit)
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    redis.call('ZREM', vtKey, id)
-    redis.call('LREM', processingKey, -1, id)
+    endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
-      redis.call('HSET', key, 'last_error', expiredPre .. f[1] .. expiredPost)
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('RPUSH', dlqKey, id)
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
       else
-        redis.call('HSET', key, 'available_at', now)
+        redis.call('HSET', key, 'available_at', nowIso)
         redis.call('LPUSH', readyKey, id)
       end
     end
@@ -653,7 +1056,7 @@ end
 
 -- Due delayed jobs join the back of ready in due order, behind jobs already ready.
 local function promoteDelayed(readyKey, delayedKey, now, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+  local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
     redis.call('LPUSH', readyKey, unpack(ids))
@@ -661,8 +1064,8 @@ local function promoteDelayed(readyKey, delayedKey, now, limit)
   return #ids
 end
 
--- The earliest time something becomes reservable: a delayed job's due time or a
--- reservation's deadline. '' when there is none.
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
 local function nextDue(delayedKey, vtKey)
   local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
@@ -680,32 +1083,37 @@ end
 
 
 local readyKey, delayedKey, seqKey, wakeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local prefix, now = ARGV[1], ARGV[2]
+local prefix, now, nowIso = ARGV[1], ARGV[2], ARGV[3]
 
 -- A new job's hash, the HSET of every new job: its fields in the order they are written,
--- each with its default (job-hash.ts newJobDefaults() holds the same). A new field is a
--- line here. slot[name] is the index of a field's value, dflt[index] its default.
-local hash = { 'id', '', 'name', '', 'payload', '', 'available_at', now, 'attempts', '0',
-  'max_attempts', ARGV[6], 'backoff_seconds', ARGV[7], 'last_error', '' }
+-- each with its default (job-hash.ts newJobDefaults() holds the same), as svc-infra writes
+-- them (no last_error until a failure). A new field is a line here. slot[name] is the index
+-- of a field's value, dflt[index] its default.
+local hash = { 'id', '', 'name', '', 'payload', '', 'available_at', nowIso, 'attempts', '0',
+  'max_attempts', ARGV[7], 'backoff_seconds', ARGV[8] }
 local slot, dflt = {}, {}
 for k = 3, #hash, 2 do
   slot[hash[k]] = k + 1
   dflt[k + 1] = hash[k + 1]
 end
+local nbase = #hash
 
--- The columns: colSlot[c] is where column c goes in the hash (none for dedupe_key).
-local colAt = 8
+-- The columns: colSlot[c] is where column c goes in the hash (none for dedupe_key and due).
+local colAt = 9
 local ncols = tonumber(ARGV[colAt])
 if ncols < 1 then return redis.error_reply('ERR enqueue: no columns') end
 local colSlot = {}
-local dedupeCol, dueCol
+local dedupeCol, dueCol, exactCol
 for c = 1, ncols do
   local name = ARGV[colAt + c]
   if name == 'dedupe_key' then
     dedupeCol = c
+  elseif name == 'due' then
+    dueCol = c
+  elseif name == 'svc_jobs_backoff_seconds' then
+    exactCol = c
   elseif slot[name] then
     colSlot[c] = slot[name]
-    if name == 'available_at' then dueCol = c end
   else
     return redis.error_reply('ERR enqueue: unknown field ' .. name)
   end
@@ -725,7 +1133,7 @@ local function existing(id)
   local f = redis.call('HGETALL', jobKey(prefix, id))
   if #f > 0 then return f end
   -- It completed: the caller fills in the rest from what it sent, as available now.
-  return { 'id', id, 'available_at', now }
+  return { 'id', id, 'available_at', nowIso }
 end
 
 -- What a token recorded: 'r:first:count' (all new) or 'n:id,d:id,...' per job.
@@ -777,8 +1185,8 @@ if created > 0 then seq = redis.call('INCRBY', seqKey, created) - created end
 local tokenKey = ''
 local idOf = {}
 local record
-if ARGV[3] ~= '' then
-  tokenKey = prefix .. ':token:' .. ARGV[3]
+if ARGV[4] ~= '' then
+  tokenKey = prefix .. ':token:' .. ARGV[4]
   if nhits == 0 then
     -- All new (the usual case): a range records the ids in a few bytes instead of a few
     -- per job for the token's lifetime.
@@ -800,7 +1208,7 @@ if ARGV[3] ~= '' then
     end
     record = table.concat(entries, ',')
   end
-  if not redis.call('SET', tokenKey, record, 'NX', 'PX', ARGV[4]) then
+  if not redis.call('SET', tokenKey, record, 'NX', 'PX', ARGV[5]) then
     if created > 0 then redis.call('DECRBY', seqKey, created) end
     return replay(redis.call('GET', tokenKey))
   end
@@ -808,7 +1216,7 @@ end
 
 local dedupeValue
 if nhits < n and anyDedupe then
-  dedupeValue = string.format('%.17g', tonumber(now) + tonumber(ARGV[5])) .. ':'
+  dedupeValue = fmtSec(tonumber(now) + tonumber(ARGV[6]) / 1000) .. ':'
 end
 -- One HSET per job: the job's own values over the defaults, so every hash has the same
 -- fields in the same order whatever the job brought.
@@ -831,7 +1239,13 @@ for i = 0, n - 1 do
       if s and ARGV[row + c] ~= '' then hash[s] = ARGV[row + c] end
     end
     hash[2] = id
+    if exactCol and ARGV[row + exactCol] ~= '' then
+      hash[nbase + 1] = 'svc_jobs_backoff_seconds'
+      hash[nbase + 2] = ARGV[row + exactCol]
+    end
     redis.call('HSET', prefix .. ':job:' .. id, unpack(hash))
+    hash[nbase + 1] = nil
+    hash[nbase + 2] = nil
     -- Back to the defaults for the next job.
     for c = 1, ncols do
       local s = colSlot[c]
@@ -844,7 +1258,7 @@ for i = 0, n - 1 do
     end
     local dedupeKey = anyDedupe and dedupeKeyOf(i)
     if dedupeKey then
-      redis.call('SET', prefix .. ':dedupe:' .. dedupeKey, dedupeValue .. id, 'PX', ARGV[5])
+      redis.call('SET', prefix .. ':dedupe:' .. dedupeKey, dedupeValue .. id, 'PX', ARGV[6])
     end
     out[i + 1] = id
   end
@@ -871,13 +1285,14 @@ export const extendVisibility: LuaScript = {
     ARGV[1] key prefix
     ARGV[2] job id
     ARGV[3] attempt number of the caller's reservation, '' to act on the current one
-    ARGV[4] new deadline (epoch ms)
+    ARGV[4] new deadline (epoch seconds)
 
   Output: 1 when extended, 0 when fenced off.
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
--- Times are epoch milliseconds from the queue's clock, passed in as strings and written
--- back unchanged (or with %.17g), so JavaScript reads the exact same number.
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
 
 local unpack = unpack or table.unpack
 
@@ -885,8 +1300,65 @@ local unpack = unpack or table.unpack
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
 
-local function fmt(n)
-  return string.format('%.17g', n)
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
 end
 
 local function jobKey(prefix, id)
@@ -901,6 +1373,8 @@ local function setField(fields, name, value)
       return
     end
   end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function wake(wakeKey, n)
@@ -918,29 +1392,46 @@ end
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
 -- slow worker's late ack saves a needless second run.
 local function fenced(prefix, vtKey, id, attempts)
-  if not redis.call('ZSCORE', vtKey, id) then return false end
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
   if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
     return false
   end
   return true
 end
 
--- Expired reservations count as a failed attempt: back to ready, or to the DLQ after the
--- last attempt, with last_error saying why. Oldest deadline first, at most \`limit\`.
-local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, expiredPre,
-                              expiredPost, limit)
-  local ids = redis.call('ZRANGEBYSCORE', vtKey, '-inf', now, 'LIMIT', 0, limit)
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    redis.call('ZREM', vtKey, id)
-    redis.call('LREM', processingKey, -1, id)
+    endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
-      redis.call('HSET', key, 'last_error', expiredPre .. f[1] .. expiredPost)
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('RPUSH', dlqKey, id)
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
       else
-        redis.call('HSET', key, 'available_at', now)
+        redis.call('HSET', key, 'available_at', nowIso)
         redis.call('LPUSH', readyKey, id)
       end
     end
@@ -950,7 +1441,7 @@ end
 
 -- Due delayed jobs join the back of ready in due order, behind jobs already ready.
 local function promoteDelayed(readyKey, delayedKey, now, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+  local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
     redis.call('LPUSH', readyKey, unpack(ids))
@@ -958,8 +1449,8 @@ local function promoteDelayed(readyKey, delayedKey, now, limit)
   return #ids
 end
 
--- The earliest time something becomes reservable: a delayed job's due time or a
--- reservation's deadline. '' when there is none.
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
 local function nextDue(delayedKey, vtKey)
   local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
@@ -992,17 +1483,17 @@ export const fail: LuaScript = {
   or moves the job to the DLQ once attempts >= max_attempts. Fenced by the attempt number.
 
   Input:
-    KEYS[1] processing     LIST
+    KEYS[1] processing     LIST  (svc-infra's reservations)
     KEYS[2] processing_vt  ZSET
     KEYS[3] ready          LIST
     KEYS[4] delayed        ZSET
-    KEYS[5] dlq            LIST
+    KEYS[5] dlq            LIST  (LPUSH on death: the oldest at the right end)
     KEYS[6] wake           LIST
 
     ARGV[1] key prefix
     ARGV[2] job id
     ARGV[3] attempt number of the caller's reservation, '' to act on the current one
-    ARGV[4] now (epoch ms)
+    ARGV[4] now (epoch seconds)
     ARGV[5] error message (last_error)
     ARGV[6] retry strategy: 'linear' or 'exponential'
     ARGV[7] exponential: factor
@@ -1010,12 +1501,14 @@ export const fail: LuaScript = {
     ARGV[9] exponential: jitter share, 0 to 1
     ARGV[10] a random number in [0, 1) for the jitter (from the caller, so tests stay
              deterministic)
+    ARGV[11] now as ISO-8601 UTC
 
   Output: 0 when fenced off, 1 when scheduled for a retry, 2 when moved to the DLQ.
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
--- Times are epoch milliseconds from the queue's clock, passed in as strings and written
--- back unchanged (or with %.17g), so JavaScript reads the exact same number.
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
 
 local unpack = unpack or table.unpack
 
@@ -1023,8 +1516,65 @@ local unpack = unpack or table.unpack
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
 
-local function fmt(n)
-  return string.format('%.17g', n)
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
 end
 
 local function jobKey(prefix, id)
@@ -1039,6 +1589,8 @@ local function setField(fields, name, value)
       return
     end
   end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function wake(wakeKey, n)
@@ -1056,29 +1608,46 @@ end
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
 -- slow worker's late ack saves a needless second run.
 local function fenced(prefix, vtKey, id, attempts)
-  if not redis.call('ZSCORE', vtKey, id) then return false end
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
   if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
     return false
   end
   return true
 end
 
--- Expired reservations count as a failed attempt: back to ready, or to the DLQ after the
--- last attempt, with last_error saying why. Oldest deadline first, at most \`limit\`.
-local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, expiredPre,
-                              expiredPost, limit)
-  local ids = redis.call('ZRANGEBYSCORE', vtKey, '-inf', now, 'LIMIT', 0, limit)
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    redis.call('ZREM', vtKey, id)
-    redis.call('LREM', processingKey, -1, id)
+    endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
-      redis.call('HSET', key, 'last_error', expiredPre .. f[1] .. expiredPost)
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('RPUSH', dlqKey, id)
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
       else
-        redis.call('HSET', key, 'available_at', now)
+        redis.call('HSET', key, 'available_at', nowIso)
         redis.call('LPUSH', readyKey, id)
       end
     end
@@ -1088,7 +1657,7 @@ end
 
 -- Due delayed jobs join the back of ready in due order, behind jobs already ready.
 local function promoteDelayed(readyKey, delayedKey, now, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+  local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
     redis.call('LPUSH', readyKey, unpack(ids))
@@ -1096,8 +1665,8 @@ local function promoteDelayed(readyKey, delayedKey, now, limit)
   return #ids
 end
 
--- The earliest time something becomes reservable: a delayed job's due time or a
--- reservation's deadline. '' when there is none.
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
 local function nextDue(delayedKey, vtKey)
   local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
@@ -1120,19 +1689,22 @@ local prefix, id, now = ARGV[1], ARGV[2], ARGV[4]
 if not fenced(prefix, vtKey, id, ARGV[3]) then return 0 end
 
 local key = jobKey(prefix, id)
-redis.call('ZREM', vtKey, id)
-redis.call('LREM', processingKey, 1, id)
+endReservation(prefix, processingKey, vtKey, id)
 redis.call('HSET', key, 'last_error', ARGV[5])
-local f = redis.call('HMGET', key, 'attempts', 'max_attempts', 'backoff_seconds')
-local attempts = tonumber(f[1])
-if attempts >= tonumber(f[2]) then
-  redis.call('RPUSH', dlqKey, id)
+redis.call('HDEL', key, 'visible_at')
+local f = redis.call('HMGET', key, 'attempts', 'max_attempts', 'backoff_seconds',
+  'svc_jobs_backoff_seconds')
+local attempts = tonumber(str(f[1]) or '0') or 0
+if attempts >= (tonumber(str(f[2]) or '1') or 1) then
+  redis.call('LPUSH', dlqKey, id)
   return 2
 end
 
--- The same formula as retryDelaySeconds() in @svc-jobs/core.
+-- The same formula as retryDelaySeconds() in @svc-jobs/core. The exact (fractional)
+-- backoff is svc_jobs_backoff_seconds when svc-jobs wrote one; backoff_seconds is the
+-- integer svc-infra reads.
 local n = math.max(1, attempts)
-local backoff = tonumber(f[3])
+local backoff = tonumber(str(f[4]) or str(f[3]) or '0') or 0
 local delay
 if ARGV[6] == 'linear' then
   delay = backoff * n
@@ -1142,11 +1714,11 @@ else
 end
 
 if delay > 0 then
-  local due = fmt(tonumber(now) + delay * 1000)
-  redis.call('HSET', key, 'available_at', due)
-  redis.call('ZADD', delayedKey, due, id)
+  local due = tonumber(now) + delay
+  redis.call('HSET', key, 'available_at', isoUtc(due))
+  redis.call('ZADD', delayedKey, fmtSec(due), id)
 else
-  redis.call('HSET', key, 'available_at', now)
+  redis.call('HSET', key, 'available_at', ARGV[11])
   redis.call('LPUSH', readyKey, id)
 end
 wake(wakeKey, 1)
@@ -1170,15 +1742,17 @@ export const housekeep: LuaScript = {
     KEYS[6] wake           LIST
 
     ARGV[1] key prefix
-    ARGV[2] now (epoch ms)
+    ARGV[2] now (epoch seconds)
     ARGV[3] batch size
     ARGV[4], ARGV[5] last_error of an expired reservation, before and after the attempt number
+    ARGV[6] now as ISO-8601 UTC
 
   Output: { requeued (expired reservations handled), promoted (delayed jobs made ready) }
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
--- Times are epoch milliseconds from the queue's clock, passed in as strings and written
--- back unchanged (or with %.17g), so JavaScript reads the exact same number.
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
 
 local unpack = unpack or table.unpack
 
@@ -1186,8 +1760,65 @@ local unpack = unpack or table.unpack
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
 
-local function fmt(n)
-  return string.format('%.17g', n)
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
 end
 
 local function jobKey(prefix, id)
@@ -1202,6 +1833,8 @@ local function setField(fields, name, value)
       return
     end
   end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function wake(wakeKey, n)
@@ -1219,29 +1852,46 @@ end
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
 -- slow worker's late ack saves a needless second run.
 local function fenced(prefix, vtKey, id, attempts)
-  if not redis.call('ZSCORE', vtKey, id) then return false end
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
   if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
     return false
   end
   return true
 end
 
--- Expired reservations count as a failed attempt: back to ready, or to the DLQ after the
--- last attempt, with last_error saying why. Oldest deadline first, at most \`limit\`.
-local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, expiredPre,
-                              expiredPost, limit)
-  local ids = redis.call('ZRANGEBYSCORE', vtKey, '-inf', now, 'LIMIT', 0, limit)
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    redis.call('ZREM', vtKey, id)
-    redis.call('LREM', processingKey, -1, id)
+    endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
-      redis.call('HSET', key, 'last_error', expiredPre .. f[1] .. expiredPost)
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('RPUSH', dlqKey, id)
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
       else
-        redis.call('HSET', key, 'available_at', now)
+        redis.call('HSET', key, 'available_at', nowIso)
         redis.call('LPUSH', readyKey, id)
       end
     end
@@ -1251,7 +1901,7 @@ end
 
 -- Due delayed jobs join the back of ready in due order, behind jobs already ready.
 local function promoteDelayed(readyKey, delayedKey, now, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+  local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
     redis.call('LPUSH', readyKey, unpack(ids))
@@ -1259,8 +1909,8 @@ local function promoteDelayed(readyKey, delayedKey, now, limit)
   return #ids
 end
 
--- The earliest time something becomes reservable: a delayed job's due time or a
--- reservation's deadline. '' when there is none.
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
 local function nextDue(delayedKey, vtKey)
   local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
@@ -1280,8 +1930,8 @@ end
 local readyKey, processingKey, vtKey, delayedKey, dlqKey, wakeKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local prefix, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local requeued = requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[4],
-  ARGV[5], limit)
+local requeued = requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[6],
+  ARGV[4], ARGV[5], limit)
 local promoted = promoteDelayed(readyKey, delayedKey, now, limit)
 wake(wakeKey, requeued + promoted)
 return { requeued, promoted }
@@ -1340,11 +1990,12 @@ return 0
 export const release: LuaScript = {
   numberOfKeys: 4,
   lua: `--[[
-  Hands a reserved job back to the FRONT of ready without counting the attempt (used when
-  a worker stops before the job finished). Fenced by the attempt number.
+  Hands a reserved job back to the FRONT of ready (the right end, where svc-infra's reserve
+  pops too) without counting the attempt (used when a worker stops before the job
+  finished). Fenced by the attempt number.
 
   Input:
-    KEYS[1] processing     LIST
+    KEYS[1] processing     LIST  (svc-infra's reservations)
     KEYS[2] processing_vt  ZSET
     KEYS[3] ready          LIST
     KEYS[4] wake           LIST
@@ -1356,8 +2007,9 @@ export const release: LuaScript = {
   Output: 1 when released, 0 when fenced off.
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
--- Times are epoch milliseconds from the queue's clock, passed in as strings and written
--- back unchanged (or with %.17g), so JavaScript reads the exact same number.
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
 
 local unpack = unpack or table.unpack
 
@@ -1365,8 +2017,65 @@ local unpack = unpack or table.unpack
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
 
-local function fmt(n)
-  return string.format('%.17g', n)
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
 end
 
 local function jobKey(prefix, id)
@@ -1381,6 +2090,8 @@ local function setField(fields, name, value)
       return
     end
   end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function wake(wakeKey, n)
@@ -1398,29 +2109,46 @@ end
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
 -- slow worker's late ack saves a needless second run.
 local function fenced(prefix, vtKey, id, attempts)
-  if not redis.call('ZSCORE', vtKey, id) then return false end
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
   if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
     return false
   end
   return true
 end
 
--- Expired reservations count as a failed attempt: back to ready, or to the DLQ after the
--- last attempt, with last_error saying why. Oldest deadline first, at most \`limit\`.
-local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, expiredPre,
-                              expiredPost, limit)
-  local ids = redis.call('ZRANGEBYSCORE', vtKey, '-inf', now, 'LIMIT', 0, limit)
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    redis.call('ZREM', vtKey, id)
-    redis.call('LREM', processingKey, -1, id)
+    endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
-      redis.call('HSET', key, 'last_error', expiredPre .. f[1] .. expiredPost)
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('RPUSH', dlqKey, id)
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
       else
-        redis.call('HSET', key, 'available_at', now)
+        redis.call('HSET', key, 'available_at', nowIso)
         redis.call('LPUSH', readyKey, id)
       end
     end
@@ -1430,7 +2158,7 @@ end
 
 -- Due delayed jobs join the back of ready in due order, behind jobs already ready.
 local function promoteDelayed(readyKey, delayedKey, now, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+  local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
     redis.call('LPUSH', readyKey, unpack(ids))
@@ -1438,8 +2166,8 @@ local function promoteDelayed(readyKey, delayedKey, now, limit)
   return #ids
 end
 
--- The earliest time something becomes reservable: a delayed job's due time or a
--- reservation's deadline. '' when there is none.
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
 local function nextDue(delayedKey, vtKey)
   local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
@@ -1461,8 +2189,8 @@ local prefix, id = ARGV[1], ARGV[2]
 if not fenced(prefix, vtKey, id, ARGV[3]) then return 0 end
 
 local key = jobKey(prefix, id)
-redis.call('ZREM', vtKey, id)
-redis.call('LREM', processingKey, 1, id)
+endReservation(prefix, processingKey, vtKey, id)
+redis.call('HDEL', key, 'visible_at')
 if redis.call('HINCRBY', key, 'attempts', -1) < 0 then
   redis.call('HSET', key, 'attempts', '0')
 end
@@ -1478,30 +2206,33 @@ export const reserve: LuaScript = {
   lua: `--[[
   Reserves up to \`count\` due jobs: requeues expired reservations, promotes due delayed
   jobs (a bounded batch of each), then pops from the front of ready, counts the attempt
-  and hides each job until its visibility deadline.
+  and hides each job until its visibility deadline. Every step is O(log n) per job.
 
   Input:
     KEYS[1] ready          LIST  (enqueue LPUSHes, reserve RPOPs: the front is the right end)
-    KEYS[2] processing     LIST
+    KEYS[2] processing     LIST  (svc-infra's reservations; svc-jobs's are in processing_vt only)
     KEYS[3] processing_vt  ZSET
     KEYS[4] delayed        ZSET
-    KEYS[5] dlq            LIST
+    KEYS[5] dlq            LIST  (LPUSH on death: the oldest at the right end)
     KEYS[6] wake           LIST
 
     ARGV[1] key prefix
-    ARGV[2] now (epoch ms)
-    ARGV[3] visibility deadline (epoch ms)
-    ARGV[4] count: jobs to reserve at most
-    ARGV[5] housekeeping batch size
-    ARGV[6], ARGV[7] last_error of an expired reservation, before and after the attempt number
+    ARGV[2] now (epoch seconds)
+    ARGV[3] now as ISO-8601 UTC
+    ARGV[4] visibility deadline (epoch seconds)
+    ARGV[5] count: jobs to reserve at most
+    ARGV[6] housekeeping batch size
+    ARGV[7], ARGV[8] last_error of an expired reservation, before and after the attempt number
 
   Output: { nextDue, job1, job2, ... } where each job is its hash as a field/value list
-    (HGETALL, attempts already counted) and nextDue (epoch ms) is set only when no job was reserved: when the next delayed job
-    or reservation falls due, '' when nothing is pending.
+    (HGETALL, attempts already counted) and nextDue (epoch seconds) is set only when no job
+    was reserved: when the next delayed job or reservation falls due, '' when nothing is
+    pending.
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
--- Times are epoch milliseconds from the queue's clock, passed in as strings and written
--- back unchanged (or with %.17g), so JavaScript reads the exact same number.
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
 
 local unpack = unpack or table.unpack
 
@@ -1509,8 +2240,65 @@ local unpack = unpack or table.unpack
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
 
-local function fmt(n)
-  return string.format('%.17g', n)
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
 end
 
 local function jobKey(prefix, id)
@@ -1525,6 +2313,8 @@ local function setField(fields, name, value)
       return
     end
   end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function wake(wakeKey, n)
@@ -1542,29 +2332,46 @@ end
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
 -- slow worker's late ack saves a needless second run.
 local function fenced(prefix, vtKey, id, attempts)
-  if not redis.call('ZSCORE', vtKey, id) then return false end
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
   if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
     return false
   end
   return true
 end
 
--- Expired reservations count as a failed attempt: back to ready, or to the DLQ after the
--- last attempt, with last_error saying why. Oldest deadline first, at most \`limit\`.
-local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, expiredPre,
-                              expiredPost, limit)
-  local ids = redis.call('ZRANGEBYSCORE', vtKey, '-inf', now, 'LIMIT', 0, limit)
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    redis.call('ZREM', vtKey, id)
-    redis.call('LREM', processingKey, -1, id)
+    endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
-      redis.call('HSET', key, 'last_error', expiredPre .. f[1] .. expiredPost)
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('RPUSH', dlqKey, id)
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
       else
-        redis.call('HSET', key, 'available_at', now)
+        redis.call('HSET', key, 'available_at', nowIso)
         redis.call('LPUSH', readyKey, id)
       end
     end
@@ -1574,7 +2381,7 @@ end
 
 -- Due delayed jobs join the back of ready in due order, behind jobs already ready.
 local function promoteDelayed(readyKey, delayedKey, now, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+  local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
     redis.call('LPUSH', readyKey, unpack(ids))
@@ -1582,8 +2389,8 @@ local function promoteDelayed(readyKey, delayedKey, now, limit)
   return #ids
 end
 
--- The earliest time something becomes reservable: a delayed job's due time or a
--- reservation's deadline. '' when there is none.
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
 local function nextDue(delayedKey, vtKey)
   local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
@@ -1602,16 +2409,15 @@ end
 
 local readyKey, processingKey, vtKey, delayedKey, dlqKey, wakeKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local prefix, now, deadline = ARGV[1], ARGV[2], ARGV[3]
-local limit = tonumber(ARGV[5])
+local prefix, now, nowIso, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local limit = tonumber(ARGV[6])
 
-requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[6], ARGV[7], limit)
+requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso, ARGV[7], ARGV[8],
+  limit)
 promoteDelayed(readyKey, delayedKey, now, limit)
 
 local out = { '' }
--- One RPOP with a count (Redis >= 6.2, else a loop) and one LPUSH for the batch: each redis.call costs
--- about as much as the command itself, so fewer calls is what makes a reserve cheap.
-local count = tonumber(ARGV[4])
+local count = tonumber(ARGV[5])
 local ids = redis.pcall('RPOP', readyKey, count)
 if type(ids) == 'table' and ids.err then
   -- Redis < 6.2 has no RPOP count: one RPOP per job.
@@ -1622,21 +2428,36 @@ if type(ids) == 'table' and ids.err then
     ids[#ids + 1] = id
   end
 end
-local taken = {}
 if ids then
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
     local f = redis.call('HGETALL', key)
-    -- An id whose hash is gone (deleted by hand) is dropped rather than resurrected.
-    if #f > 0 then
-      setField(f, 'attempts', string.format('%d', redis.call('HINCRBY', key, 'attempts', 1)))
-      redis.call('ZADD', vtKey, deadline, id)
-      taken[#taken + 1] = id
-      out[#out + 1] = f
+    -- An id whose hash is gone (acked, or deleted by hand) is dropped rather than
+    -- resurrected; so is a second copy of an id that is reserved or delayed already
+    -- (svc-infra's recovery is not atomic and can push an id twice).
+    if #f > 0 and not str(redis.call('ZSCORE', vtKey, id))
+      and not str(redis.call('ZSCORE', delayedKey, id)) then
+      local h = {}
+      for i = 1, #f, 2 do h[f[i]] = f[i + 1] end
+      local attempts = tonumber(h.attempts or '0') or 0
+      if attempts >= (tonumber(h.max_attempts or '1') or 1) then
+        -- svc-infra's rule: a job whose attempts are used up (its last reservation expired
+        -- and was recovered into ready) goes to the DLQ instead of running again.
+        if not h.last_error or h.last_error == '' then
+          redis.call('HSET', key, 'last_error', ARGV[7] .. string.format('%d', attempts) .. ARGV[8])
+        end
+        redis.call('LPUSH', dlqKey, id)
+      else
+        local n = string.format('%d', attempts + 1)
+        redis.call('HSET', key, 'attempts', n, OURS, n)
+        redis.call('ZADD', vtKey, deadline, id)
+        setField(f, 'attempts', n)
+        setField(f, OURS, n)
+        out[#out + 1] = f
+      end
     end
   end
 end
-if #taken > 0 then redis.call('LPUSH', processingKey, unpack(taken)) end
 
 if #out == 1 then
   out[1] = nextDue(delayedKey, vtKey)
@@ -1653,7 +2474,8 @@ export const stats: LuaScript = {
   numberOfKeys: 5,
   lua: `--[[
   Counts jobs by state, after housekeeping (requeue expired reservations, promote due
-  delayed jobs), so the counts match what a reserve would see.
+  delayed jobs), so the counts match what a reserve would see. Reservations are counted in
+  processing_vt, which holds every side's (the \`processing\` LIST holds svc-infra's only).
 
   Input:
     KEYS[1] ready          LIST
@@ -1663,15 +2485,17 @@ export const stats: LuaScript = {
     KEYS[5] dlq            LIST
 
     ARGV[1] key prefix
-    ARGV[2] now (epoch ms)
+    ARGV[2] now (epoch seconds)
     ARGV[3] housekeeping batch size
     ARGV[4], ARGV[5] last_error of an expired reservation, before and after the attempt number
+    ARGV[6] now as ISO-8601 UTC
 
   Output: { ready, delayed, processing, dlq }
 ]]
 -- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
--- Times are epoch milliseconds from the queue's clock, passed in as strings and written
--- back unchanged (or with %.17g), so JavaScript reads the exact same number.
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
 
 local unpack = unpack or table.unpack
 
@@ -1679,8 +2503,65 @@ local unpack = unpack or table.unpack
 -- thousands of spurious wake-ups for workers that were busy at the time.
 local WAKE_CAP = 16
 
-local function fmt(n)
-  return string.format('%.17g', n)
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
 end
 
 local function jobKey(prefix, id)
@@ -1695,6 +2576,8 @@ local function setField(fields, name, value)
       return
     end
   end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function wake(wakeKey, n)
@@ -1712,29 +2595,46 @@ end
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
 -- slow worker's late ack saves a needless second run.
 local function fenced(prefix, vtKey, id, attempts)
-  if not redis.call('ZSCORE', vtKey, id) then return false end
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
   if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
     return false
   end
   return true
 end
 
--- Expired reservations count as a failed attempt: back to ready, or to the DLQ after the
--- last attempt, with last_error saying why. Oldest deadline first, at most \`limit\`.
-local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, expiredPre,
-                              expiredPost, limit)
-  local ids = redis.call('ZRANGEBYSCORE', vtKey, '-inf', now, 'LIMIT', 0, limit)
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
-    redis.call('ZREM', vtKey, id)
-    redis.call('LREM', processingKey, -1, id)
+    endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
-      redis.call('HSET', key, 'last_error', expiredPre .. f[1] .. expiredPost)
-      if tonumber(f[1]) >= tonumber(f[2]) then
-        redis.call('RPUSH', dlqKey, id)
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
       else
-        redis.call('HSET', key, 'available_at', now)
+        redis.call('HSET', key, 'available_at', nowIso)
         redis.call('LPUSH', readyKey, id)
       end
     end
@@ -1744,7 +2644,7 @@ end
 
 -- Due delayed jobs join the back of ready in due order, behind jobs already ready.
 local function promoteDelayed(readyKey, delayedKey, now, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+  local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
     redis.call('LPUSH', readyKey, unpack(ids))
@@ -1752,8 +2652,8 @@ local function promoteDelayed(readyKey, delayedKey, now, limit)
   return #ids
 end
 
--- The earliest time something becomes reservable: a delayed job's due time or a
--- reservation's deadline. '' when there is none.
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
 local function nextDue(delayedKey, vtKey)
   local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
   local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
@@ -1772,13 +2672,289 @@ end
 
 local readyKey, processingKey, vtKey, delayedKey, dlqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
-requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[4], ARGV[5], limit)
+requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[6], ARGV[4], ARGV[5],
+  limit)
 promoteDelayed(readyKey, delayedKey, now, limit)
 return {
   redis.call('LLEN', readyKey),
   redis.call('ZCARD', delayedKey),
-  redis.call('LLEN', processingKey),
+  redis.call('ZCARD', vtKey),
   redis.call('LLEN', dlqKey),
 }
+`,
+};
+
+/** src/lua/upgrade-4.lua */
+export const upgrade: LuaScript = {
+  numberOfKeys: 4,
+  lua: `--[[
+  Upgrades a queue from layout version 1 to version 2 (docs/redis-layout.md), a bounded
+  batch per call; the client calls it until it answers 1, once per queue object before its
+  first other script. Every step is idempotent or resumable, so callers racing each other
+  (several workers starting at once) finish the same upgrade. What it converts:
+    - \`delayed\` and \`processing_vt\` scores in epoch ms (> 1e11) to epoch seconds;
+    - the DLQ: version 1 RPUSHed (oldest at index 0), version 2 LPUSHes (oldest at the
+      right end). A version-1 DLQ (its first job's available_at is epoch ms) is renamed to
+      \`{prefix}:dlq:v1\` on the first call and moved back newest first (RPOP, RPUSH), after
+      any job that died meanwhile;
+    - job hashes, by id from 1 to seq: available_at in epoch ms to ISO-8601 UTC, a
+      fractional backoff_seconds to its integer ceiling plus svc_jobs_backoff_seconds.
+  Version-1 reservations stay in the \`processing\` LIST: version 2 treats an unmarked
+  reservation as svc-infra's and removes it from the list when it ends.
+  A queue written by svc-infra (no layout key) goes through the same steps and finds
+  nothing to convert.
+
+  Input:
+    KEYS[1] layout         STRING ('2' once done; '1>2:<id cursor>' while upgrading)
+    KEYS[2] delayed        ZSET
+    KEYS[3] processing_vt  ZSET
+    KEYS[4] dlq            LIST
+
+    ARGV[1] key prefix (\`seq\`, the job hashes and \`dlq:v1\` are built from it)
+    ARGV[2] batch size (entries converted per call, at most)
+
+  Output: 1 when the queue is at version 2, 0 when more calls are needed.
+]]
+-- Helpers shared by the transition scripts (inlined by the loader at \`-- @include "common"\`).
+-- Layout version 2 (docs/redis-layout.md): sorted-set scores are epoch SECONDS (fractions
+-- allowed), passed in from the queue's clock as strings; \`available_at\` is an ISO-8601 UTC
+-- string (\`2030-01-01T00:00:00.000000+00:00\`), the form Python's datetime.fromisoformat reads.
+
+local unpack = unpack or table.unpack
+
+-- Wake-up tokens for blocked reservers are few: a burst of enqueues must not pile up
+-- thousands of spurious wake-ups for workers that were busy at the time.
+local WAKE_CAP = 16
+
+-- The hash field that marks a reservation svc-jobs holds: the attempt number it reserved
+-- with. A reservation without it (or with an older number) is svc-infra's, whose id is also
+-- in the \`processing\` LIST.
+local OURS = 'svc_jobs_reserved'
+
+-- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
+local function fmtSec(n)
+  local s = string.format('%.6f', n)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return s
+end
+
+-- Epoch seconds -> ISO-8601 UTC with microseconds and a \`+00:00\` offset.
+local function isoUtc(t)
+  local secs = math.floor(t)
+  local micros = math.floor((t - secs) * 1000000 + 0.5)
+  if micros >= 1000000 then
+    secs = secs + 1
+    micros = micros - 1000000
+  end
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  -- Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, micros)
+end
+
+-- A reply's string, or nil for a missing value (Redis gives false; ioredis-mock a userdata).
+local function str(x)
+  if type(x) == 'string' then return x end
+  return nil
+end
+
+-- The ids of \`key\` whose score is at most \`now\` (epoch seconds), lowest first, at most
+-- \`limit\`. The upper bound is sent as the next whole second, exclusive, and the scores are
+-- compared here: ioredis-mock drops a member whose fractional score equals the bound.
+local function dueMembers(key, now, limit)
+  local t = tonumber(now)
+  local rows = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.floor(t) + 1),
+    'WITHSCORES', 'LIMIT', 0, limit)
+  local ids = {}
+  for i = 1, #rows, 2 do
+    if tonumber(rows[i + 1]) > t then break end
+    ids[#ids + 1] = rows[i]
+  end
+  return ids
+end
+
+local function jobKey(prefix, id)
+  return prefix .. ':job:' .. id
+end
+
+-- Sets \`name\` in an HGETALL-style field/value list (as read, before a change to the hash).
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
+end
+
+local function wake(wakeKey, n)
+  if n < 1 then return end
+  if n > WAKE_CAP then n = WAKE_CAP end
+  local tokens = {}
+  for i = 1, n do tokens[i] = '1' end
+  if redis.call('LPUSH', wakeKey, unpack(tokens)) > WAKE_CAP then
+    redis.call('LTRIM', wakeKey, 0, WAKE_CAP - 1)
+  end
+end
+
+-- True when \`id\` is reserved now and, given an attempt number, by that attempt.
+-- The attempt number is the fencing token: after a newer reservation it no longer matches.
+-- A reservation whose deadline passed but which nobody requeued yet still counts, so a
+-- slow worker's late ack saves a needless second run.
+local function fenced(prefix, vtKey, id, attempts)
+  if not str(redis.call('ZSCORE', vtKey, id)) then return false end
+  if attempts ~= '' and redis.call('HGET', jobKey(prefix, id), 'attempts') ~= attempts then
+    return false
+  end
+  return true
+end
+
+-- Ends the reservation of \`id\`: out of processing_vt (O(log n)) and, only when svc-infra
+-- made it (no svc-jobs mark for the current attempt), out of the \`processing\` LIST, which
+-- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+local function endReservation(prefix, processingKey, vtKey, id)
+  local key = jobKey(prefix, id)
+  redis.call('ZREM', vtKey, id)
+  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local mark = str(f[1])
+  if not mark or mark ~= str(f[2]) then
+    redis.call('LREM', processingKey, 1, id)
+  end
+  if mark then redis.call('HDEL', key, OURS) end
+end
+
+-- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
+-- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
+-- deadline first, at most \`limit\`. svc-infra's reserve applies the same limit when it takes
+-- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
+                              expiredPre, expiredPost, limit)
+  local ids = dueMembers(vtKey, now, limit)
+  for _, id in ipairs(ids) do
+    local key = jobKey(prefix, id)
+    endReservation(prefix, processingKey, vtKey, id)
+    if redis.call('EXISTS', key) == 1 then
+      local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
+      local attempts = str(f[1]) or '0'
+      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
+      redis.call('HDEL', key, 'visible_at')
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+        redis.call('LPUSH', dlqKey, id)
+      else
+        redis.call('HSET', key, 'available_at', nowIso)
+        redis.call('LPUSH', readyKey, id)
+      end
+    end
+  end
+  return #ids
+end
+
+-- Due delayed jobs join the back of ready in due order, behind jobs already ready.
+local function promoteDelayed(readyKey, delayedKey, now, limit)
+  local ids = dueMembers(delayedKey, now, limit)
+  if #ids > 0 then
+    redis.call('ZREM', delayedKey, unpack(ids))
+    redis.call('LPUSH', readyKey, unpack(ids))
+  end
+  return #ids
+end
+
+-- The earliest time (epoch seconds) something becomes reservable: a delayed job's due time
+-- or a reservation's deadline. '' when there is none.
+local function nextDue(delayedKey, vtKey)
+  local d = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
+  local v = redis.call('ZRANGE', vtKey, 0, 0, 'WITHSCORES')
+  local best = ''
+  if d[2] then best = d[2] end
+  if v[2] and (best == '' or tonumber(v[2]) < tonumber(best)) then best = v[2] end
+  return best
+end
+
+-- ioredis-mock (fengari) returns only tables built by a constructor as arrays; real Redis
+-- takes any. Callers keep tables small (at most a few thousand entries) for unpack.
+local function reply(t)
+  return { unpack(t) }
+end
+
+
+local layoutKey, delayedKey, vtKey, dlqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local prefix = ARGV[1]
+local seqKey = prefix .. ':seq'
+local budget = tonumber(ARGV[2])
+local oldDlq = prefix .. ':dlq:v1'
+
+local state = str(redis.call('GET', layoutKey))
+if state == '2' then return 1 end
+if not state then
+  if redis.call('EXISTS', seqKey) == 0 then
+    -- A queue that never took a job: nothing to convert.
+    redis.call('SET', layoutKey, '2')
+    return 1
+  end
+  local first = str(redis.call('LINDEX', dlqKey, 0))
+  if first then
+    local at = str(redis.call('HGET', jobKey(prefix, first), 'available_at'))
+    if at and string.match(at, '^%d+%.?%d*$') then redis.call('RENAME', dlqKey, oldDlq) end
+  end
+  state = '1>2:0'
+  redis.call('SET', layoutKey, state)
+end
+local cursor = tonumber(string.match(state, ':(%d+)$')) or 0
+
+for _, key in ipairs({ delayedKey, vtKey }) do
+  local rows = redis.call('ZRANGEBYSCORE', key, '1e11', '+inf', 'WITHSCORES', 'LIMIT', 0, budget)
+  for i = 1, #rows, 2 do
+    redis.call('ZADD', key, fmtSec(tonumber(rows[i + 1]) / 1000), rows[i])
+  end
+  budget = budget - #rows / 2
+  if budget <= 0 then return 0 end
+end
+
+while budget > 0 do
+  local id = str(redis.call('RPOP', oldDlq))
+  if not id then break end
+  redis.call('RPUSH', dlqKey, id)
+  budget = budget - 1
+end
+if budget <= 0 then return 0 end
+
+local last = tonumber(str(redis.call('GET', seqKey)) or '0') or 0
+while cursor < last and budget > 0 do
+  cursor = cursor + 1
+  budget = budget - 1
+  local key = jobKey(prefix, string.format('%d', cursor))
+  local f = redis.call('HMGET', key, 'available_at', 'backoff_seconds')
+  local at = str(f[1])
+  if at and string.match(at, '^%d+%.?%d*$') then
+    redis.call('HSET', key, 'available_at', isoUtc(tonumber(at) / 1000))
+  end
+  local backoff = str(f[2]) and tonumber(f[2])
+  if backoff and backoff ~= math.floor(backoff) then
+    redis.call('HSET', key, 'backoff_seconds', string.format('%d', math.ceil(backoff)),
+      'svc_jobs_backoff_seconds', f[2])
+  end
+end
+if cursor < last then
+  redis.call('SET', layoutKey, '1>2:' .. string.format('%d', cursor))
+  return 0
+end
+redis.call('SET', layoutKey, '2')
+return 1
 `,
 };
