@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { ConfigError } from "@svc-jobs/core";
+import { isPackageNotFound } from "@svc-jobs/core/backend";
 import type * as IORedis from "ioredis";
 
 /** The ioredis module. Internal. */
@@ -21,7 +22,7 @@ export function loadIoredis(require?: (id: string) => unknown): IORedisModule {
     // ioredis 5 and 6 are CommonJS: require keeps loading synchronous.
     loaded = (require ?? createRequire(import.meta.url))("ioredis") as IORedisModule;
   } catch (error) {
-    if (isNotFound(error)) {
+    if (isPackageNotFound(error, "ioredis")) {
       throw new ConfigError(
         'the redis driver needs the ioredis package, which is not installed: install ioredis to use JOBS_DRIVER=redis ("npm install ioredis", version ^5.4.0 or ^6.0.0), or set JOBS_DRIVER=memory',
         { code: "ERR_IOREDIS_MISSING", cause: error },
@@ -34,16 +35,4 @@ export function loadIoredis(require?: (id: string) => unknown): IORedisModule {
   }
   if (!require) cached = loaded;
   return loaded;
-}
-
-function isNotFound(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = (error as { message?: unknown } | null)?.message;
-  return (
-    (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND") &&
-    typeof message === "string" &&
-    // Only ioredis itself: a missing dependency of an installed ioredis names ioredis in
-    // its require stack too, and that is a broken install to report as such.
-    /Cannot find (module|package) 'ioredis'/.test(message)
-  );
 }

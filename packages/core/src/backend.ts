@@ -30,6 +30,7 @@
 export { createJob, type JobInit } from "./create-job.js";
 export { describeValue } from "./describe-value.js";
 export { visibilityExpiredMessage } from "./error-message.js";
+export { isPackageNotFound } from "./is-package-not-found.js";
 export {
   type EnqueueLimits,
   type PreparedEnqueue,

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { ConfigError } from "@svc-jobs/core";
+import { isPackageNotFound } from "@svc-jobs/core/backend";
 import type * as PromClient from "prom-client";
 
 /** The prom-client module. Internal. */
@@ -20,7 +21,7 @@ export function loadPromClient(): PromClientModule | undefined {
       // prom-client is CommonJS; require keeps loading synchronous and works without a bundler.
       cached = createRequire(import.meta.url)("prom-client") as PromClientModule;
     } catch (error) {
-      if (!isNotFound(error)) {
+      if (!isPackageNotFound(error, "prom-client")) {
         throw new ConfigError(
           "prom-client is installed but failed to load: reinstall it (a version >=14 <16), or pass { metrics: false } to JobRegistry",
           { cause: error },
@@ -30,16 +31,4 @@ export function loadPromClient(): PromClientModule | undefined {
     }
   }
   return cached ?? undefined;
-}
-
-function isNotFound(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = (error as { message?: unknown } | null)?.message;
-  return (
-    (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND") &&
-    typeof message === "string" &&
-    // Only prom-client itself: a missing dependency of an installed prom-client names
-    // prom-client in its require stack too, and that is a broken install to report.
-    /Cannot find (module|package) 'prom-client'/.test(message)
-  );
 }
