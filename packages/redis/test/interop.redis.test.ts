@@ -231,6 +231,21 @@ describe("expired reservations, recovered by either side", () => {
   });
 });
 
+describe("svc-infra's non-atomic steps", () => {
+  it("a second copy of an id in ready (two racing svc-infra recoveries) runs once", async () => {
+    const p = redis.prefix("twice");
+    const queue = queueOn(p);
+    const sent = await queue.enqueue("once", {});
+    // svc-infra's recovery reads the expired ids, then pipelines LPUSH ready: two recoverers
+    // that read the same id both push it.
+    await redis.client.lpush(`${p}:ready`, sent.id);
+    const got = await queue.reserveMany(10);
+    expect(got.map((j) => j.id)).toEqual([sent.id]);
+    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 1, dlq: 0 });
+    await queue.ack(got[0]!);
+  });
+});
+
 describe("mixed Python and Node workers on one queue", () => {
   it("process N jobs from both producers, nothing lost and nothing run twice", async () => {
     const p = redis.prefix("mixed");
@@ -254,6 +269,10 @@ for i in range(${n / 2}): q.enqueue("py", {"i": i})`,
         }
       }),
     );
+    // Start the Node worker once the Python ones are taking jobs, so both sides really share.
+    for (let i = 0; i < 200 && (await redis.client.llen(`${p}:ready`)) >= n; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
     const runner = new WorkerRunner(
       queue,
       async (job: Job) => {
