@@ -144,8 +144,14 @@ afterAll(async () => {
 });
 
 describe.each([
-  { label: "latest peers (ioredis 6, kysely 0.29)", peers: ["ioredis@6", "kysely@0.29"] },
-  { label: "previous majors (ioredis 5, kysely 0.28)", peers: ["ioredis@5", "kysely@0.28"] },
+  {
+    label: "latest peers (ioredis 6, kysely 0.29, prom-client 15)",
+    peers: ["ioredis@6", "kysely@0.29", "prom-client@15"],
+  },
+  {
+    label: "previous majors (ioredis 5, kysely 0.28, prom-client 14)",
+    peers: ["ioredis@5", "kysely@0.28", "prom-client@14"],
+  },
 ])("installed with plain npm next to $label", ({ label, peers }) => {
   let dir: string;
 
@@ -182,7 +188,14 @@ describe.each([
     const result = run(process.execPath, ["out/app.js"], dir, { REDIS_URL: redisUrl });
     expect(result.code, result.out).toBe(0);
     const line = JSON.parse(result.out.trim().split("\n").pop() ?? "{}");
-    expect(line).toMatchObject({ ok: true, ticks: 1, isLeader: true, ready: 0 });
+    expect(line).toMatchObject({
+      ok: true,
+      ticks: 1,
+      isLeader: true,
+      ready: 0,
+      dispatched: true,
+      metrics: true,
+    });
   });
 
   it("a CommonJS app require()s every package (require(esm), Node 20.19+)", () => {
