@@ -3,8 +3,8 @@ import {
   DEFAULT_BACKOFF_SECONDS,
   DEFAULT_MAX_ATTEMPTS,
   type Job,
-  type PreparedEnqueue,
 } from "@svc-jobs/core";
+import { createJob, type PreparedEnqueue } from "@svc-jobs/core/backend";
 
 /**
  * Internal: a job's hash (`{prefix}:job:<id>`, docs/redis-layout.md) as it crosses the Lua
@@ -219,11 +219,11 @@ export function jobFromHash(...lists: JobFields[]): Job {
       `Redis returned a job without its id, name or payload: ${JSON.stringify(lists.at(-1))}; check that nothing else writes the queue's job hashes`,
     );
   }
-  return {
+  return createJob({
     id,
     name,
     payload: JSON.parse(payload),
-    availableAt: new Date(parseAvailableAt(availableAt)),
+    availableAt: parseAvailableAt(availableAt),
     attempts: Number(attempts ?? 0),
     maxAttempts: Number(maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
     backoffSeconds: Number(
@@ -232,5 +232,5 @@ export function jobFromHash(...lists: JobFields[]): Job {
         : (backoffSeconds ?? 0),
     ),
     lastError: typeof lastError === "string" && lastError !== "" ? lastError : null,
-  };
+  });
 }

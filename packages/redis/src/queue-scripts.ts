@@ -6,8 +6,8 @@ import {
   DEFAULT_MAX_ATTEMPTS,
   type QueueStats,
   type RetryStrategy,
-  visibilityExpiredMessage,
 } from "@svc-jobs/core";
+import { visibilityExpiredMessage } from "@svc-jobs/core/backend";
 import { isoUtc, type JobFields, type NewJobTable } from "./job-hash.js";
 import type { QueueKeys } from "./queue-keys.js";
 import { type DefinesCommands, defineQueueCommands, type QueueCommands } from "./scripts.js";

@@ -11,18 +11,20 @@ import {
   JobValidationError,
   type JsonObject,
   type JsonPayload,
-  jobIdOf,
-  type PreparedEnqueue,
-  prepareEnqueue,
-  prepareEnqueueMany,
   QueueClosedError,
   type QueueOptions,
   type QueueStats,
   type ReserveOptions,
+} from "@svc-jobs/core";
+import {
+  jobIdOf,
+  type PreparedEnqueue,
+  prepareEnqueue,
+  prepareEnqueueMany,
   resolveQueueOptions,
   validateInteger,
   validateSeconds,
-} from "@svc-jobs/core";
+} from "@svc-jobs/core/backend";
 import { assertIoredisClient } from "./assert-ioredis-client.js";
 import { jobFromHash, newJobDefaults, newJobFields, newJobTable } from "./job-hash.js";
 import { queueKeys } from "./queue-keys.js";

@@ -6,8 +6,8 @@ import {
   JobValidationError,
   type Leader,
   systemClock,
-  validateSeconds,
 } from "@svc-jobs/core";
+import { validateSeconds } from "@svc-jobs/core/backend";
 import { assertIoredisClient } from "./assert-ioredis-client.js";
 import { type DefinesCommands, defineLeaderCommands, type LeaderCommands } from "./scripts.js";
 

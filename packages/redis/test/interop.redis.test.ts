@@ -5,7 +5,8 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { type Job, visibilityExpiredMessage, WorkerRunner } from "@svc-jobs/core";
+import { type Job, WorkerRunner } from "@svc-jobs/core";
+import { visibilityExpiredMessage } from "@svc-jobs/core/backend";
 import { RedisJobQueue } from "@svc-jobs/redis";
 import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";

@@ -2,7 +2,8 @@
 // version-1 scripts wrote them: scores and available_at in epoch ms, the DLQ RPUSHed
 // oldest first, svc-jobs reservations in the processing LIST) is upgraded to version 2 on
 // first use, with every job kept in its state. See docs/redis-layout.md.
-import { ManualClock, visibilityExpiredMessage } from "@svc-jobs/core";
+import { ManualClock } from "@svc-jobs/core";
+import { visibilityExpiredMessage } from "@svc-jobs/core/backend";
 import { RedisJobQueue } from "@svc-jobs/redis";
 import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
