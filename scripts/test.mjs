@@ -54,6 +54,8 @@ try {
       "run",
       "test",
       "--concurrency=2",
+      // Run every package's tests even when one fails, so the summary counts them all.
+      "--continue",
       "--",
       "--reporter=default",
       "--reporter=json",

@@ -1,17 +1,20 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { CliError, connectRedis } from "@svc-jobs/cli";
 import { BackendError } from "@svc-jobs/core";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
 describe("connectRedis", () => {
   let server: Server | undefined;
   const sockets: Socket[] = [];
   afterEach(async () => {
+    vi.unstubAllEnvs();
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server?.close(resolve));
   });
 
   it("a server that accepts but never answers is a CliError within the timeout, a BackendError as its cause", async () => {
+    // CI sets REDIS_CLUSTER_NODES for the cluster tests; it would win over the url here.
+    vi.stubEnv("REDIS_CLUSTER_NODES", "");
     // Accepts the connection and says nothing: PING never gets a reply.
     server = createServer((socket) => sockets.push(socket));
     await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
