@@ -31,13 +31,14 @@ export { createJob, type JobInit } from "./create-job.js";
 export { describeValue } from "./describe-value.js";
 export { visibilityExpiredMessage } from "./error-message.js";
 export { isPackageNotFound } from "./is-package-not-found.js";
+export { DLQ_LIST_OPTIONS, RESERVE_OPTIONS } from "./option-keys.js";
 export {
   type EnqueueLimits,
   type PreparedEnqueue,
   prepareEnqueue,
   prepareEnqueueMany,
 } from "./prepare-enqueue.js";
-export { resolveQueueOptions } from "./queue-options.js";
+export { QUEUE_OPTION_KEYS, resolveQueueOptions } from "./queue-options.js";
 export { type KnownKeys, rejectUnknownKeys } from "./reject-unknown-keys.js";
 export { validateRetryStrategy } from "./retry.js";
 export { serializePayload } from "./serialize-payload.js";

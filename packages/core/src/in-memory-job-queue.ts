@@ -14,8 +14,10 @@ import type {
   ReserveOptions,
 } from "./job-queue.js";
 import type { JsonObject, JsonPayload } from "./json.js";
+import { DLQ_LIST_OPTIONS, RESERVE_OPTIONS } from "./option-keys.js";
 import { type PreparedEnqueue, prepareEnqueue, prepareEnqueueMany } from "./prepare-enqueue.js";
 import { type QueueOptions, resolveQueueOptions } from "./queue-options.js";
+import { rejectUnknownKeys } from "./reject-unknown-keys.js";
 import { type RetryStrategy, retryDelaySeconds } from "./retry.js";
 import { jobIdOf, validateInteger, validateSeconds } from "./validate.js";
 
@@ -107,6 +109,7 @@ export class InMemoryJobQueue implements JobQueue {
 
   async reserveNext(opts: ReserveOptions = {}): Promise<Job | null> {
     this.#assertOpen();
+    rejectUnknownKeys(opts, RESERVE_OPTIONS, "opts");
     const blockSeconds =
       opts.blockSeconds === undefined ? 0 : validateSeconds("opts.blockSeconds", opts.blockSeconds);
     const job = this.#tryReserve();
@@ -407,6 +410,7 @@ export class InMemoryJobQueue implements JobQueue {
 
   async #dlqList(opts: DlqListOptions = {}): Promise<Job[]> {
     this.#assertOpen();
+    rejectUnknownKeys(opts, DLQ_LIST_OPTIONS, "opts");
     const limit = opts.limit === undefined ? 100 : validateInteger("opts.limit", opts.limit, 0);
     const offset = opts.offset === undefined ? 0 : validateInteger("opts.offset", opts.offset, 0);
     this.#housekeep(this.#clock.now());

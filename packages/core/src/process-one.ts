@@ -2,6 +2,7 @@ import { resolveTimeoutSeconds } from "./default-timeout.js";
 import type { JobHandler } from "./handler.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JsonObject, JsonPayload } from "./json.js";
+import { type KnownKeys, rejectUnknownKeys } from "./reject-unknown-keys.js";
 import {
   type JobSettledEvent,
   settledEvent,
@@ -9,6 +10,12 @@ import {
   settleJob,
   startJob,
 } from "./run-job.js";
+
+const PROCESS_ONE_OPTIONS: KnownKeys = {
+  keys: ["timeoutSeconds", "onJobSettled"],
+  hints: { timeout: "timeoutSeconds", timeoutMs: "timeoutSeconds (in seconds)" },
+  noun: "processOne option",
+};
 
 /** Options of {@link processOne}. */
 export interface ProcessOneOptions {
@@ -46,6 +53,7 @@ export async function processOne<P extends JsonPayload<P> = JsonObject>(
   handler: JobHandler<P>,
   opts: ProcessOneOptions = {},
 ): Promise<boolean> {
+  rejectUnknownKeys(opts, PROCESS_ONE_OPTIONS, "opts");
   const timeoutSeconds = resolveTimeoutSeconds(opts.timeoutSeconds, handler);
   const job = await queue.reserveNext();
   if (!job) return false;

@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from "./clock.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_VISIBILITY_TIMEOUT_SECONDS } from "./job.js";
+import { type KnownKeys, rejectUnknownKeys } from "./reject-unknown-keys.js";
 import { linearRetry, type RetryStrategy, validateRetryStrategy } from "./retry.js";
 import { validateInteger, validateSeconds } from "./validate.js";
 
@@ -15,11 +16,38 @@ export interface QueueOptions {
   maxPayloadBytes?: number;
 }
 
+/** The keys of {@link QueueOptions}. */
+export const QUEUE_OPTION_KEYS: readonly string[] = Object.freeze([
+  "visibilityTimeoutSeconds",
+  "clock",
+  "retry",
+  "maxPayloadBytes",
+]);
+
+const QUEUE_OPTION_HINTS: Readonly<Record<string, string>> = {
+  visibilityTimeout: "visibilityTimeoutSeconds",
+  visibilityTimeoutMs: "visibilityTimeoutSeconds (in seconds)",
+  maxPayloadSize: "maxPayloadBytes",
+  retryStrategy: "retry",
+};
+
 /**
  * Validates {@link QueueOptions} and fills in the defaults, so every backend accepts
- * and rejects the same options with the same errors.
+ * and rejects the same options with the same errors. A key that is neither a
+ * {@link QueueOptions} key nor one of `ownKeys` (the backend's own options) is a
+ * `JobValidationError` on `options.<key>`, naming what was probably meant.
+ *
+ * @param ownKeys the options a backend takes besides {@link QueueOptions}
  */
-export function resolveQueueOptions(options: QueueOptions): Required<QueueOptions> {
+export function resolveQueueOptions(
+  options: QueueOptions,
+  ownKeys: readonly string[] = [],
+): Required<QueueOptions> {
+  const known: KnownKeys = {
+    keys: [...QUEUE_OPTION_KEYS, ...ownKeys],
+    hints: QUEUE_OPTION_HINTS,
+  };
+  rejectUnknownKeys(options, known, "options");
   const retry = options.retry ?? linearRetry;
   validateRetryStrategy(retry);
   return {

@@ -1,4 +1,5 @@
 import { JobValidationError } from "./errors.js";
+import { type KnownKeys, rejectUnknownKeys } from "./reject-unknown-keys.js";
 
 /**
  * How long a failed job waits before its next attempt.
@@ -28,6 +29,27 @@ export interface ExponentialRetryStrategy {
   jitter?: number;
 }
 
+const EXPONENTIAL_HINTS = {
+  base: "factor",
+  multiplier: "factor",
+  max: "maxSeconds",
+  cap: "maxSeconds",
+};
+/** The options of {@link exponentialRetry}. */
+const EXPONENTIAL_OPTIONS: KnownKeys = {
+  keys: ["factor", "maxSeconds", "jitter"],
+  hints: EXPONENTIAL_HINTS,
+  noun: "exponentialRetry option",
+};
+/** The keys of an {@link ExponentialRetryStrategy}. */
+const EXPONENTIAL_KEYS: KnownKeys = {
+  keys: ["kind", "factor", "maxSeconds", "jitter"],
+  hints: EXPONENTIAL_HINTS,
+  noun: "retry strategy key",
+};
+/** The keys of a {@link LinearRetryStrategy}. */
+const LINEAR_KEYS: KnownKeys = { keys: ["kind"], noun: "retry strategy key" };
+
 /** The documented linear schedule (the default). */
 export const linearRetry: LinearRetryStrategy = Object.freeze({ kind: "linear" });
 
@@ -42,6 +64,9 @@ export const linearRetry: LinearRetryStrategy = Object.freeze({ kind: "linear" }
 export function exponentialRetry(
   opts: Omit<ExponentialRetryStrategy, "kind"> = {},
 ): ExponentialRetryStrategy {
+  if (opts !== null && typeof opts === "object") {
+    rejectUnknownKeys(opts, EXPONENTIAL_OPTIONS, "retry");
+  }
   const s: ExponentialRetryStrategy = { kind: "exponential", ...opts };
   validateRetryStrategy(s);
   return s;
@@ -58,13 +83,17 @@ export function validateRetryStrategy(s: RetryStrategy): void {
       `retry must be a retry strategy, got ${s === null ? "null" : typeof s}: use linearRetry or exponentialRetry()`,
     );
   }
-  if (s.kind === "linear") return;
+  if (s.kind === "linear") {
+    rejectUnknownKeys(s, LINEAR_KEYS, "retry");
+    return;
+  }
   if (s.kind !== "exponential") {
     throw new JobValidationError(
       "retry",
       `unknown retry strategy kind ${JSON.stringify((s as { kind: unknown }).kind)}: use linearRetry or exponentialRetry()`,
     );
   }
+  rejectUnknownKeys(s, EXPONENTIAL_KEYS, "retry");
   const { factor = 2, maxSeconds = 3600, jitter = 0.2 } = s;
   if (typeof factor !== "number" || !Number.isFinite(factor) || factor < 1) {
     throw new JobValidationError(

@@ -4,6 +4,7 @@ import type { JobHandler } from "./handler.js";
 import type { Job } from "./job.js";
 import type { JobQueue, ReserveOptions } from "./job-queue.js";
 import type { JsonObject, JsonPayload } from "./json.js";
+import { type KnownKeys, rejectUnknownKeys } from "./reject-unknown-keys.js";
 import {
   type HandlerResult,
   type JobSettledEvent,
@@ -16,6 +17,35 @@ import {
   startJob,
 } from "./run-job.js";
 import { validateInteger, validateSeconds } from "./validate.js";
+
+const WORKER_OPTIONS: KnownKeys = {
+  keys: [
+    "pollIntervalSeconds",
+    "concurrency",
+    "timeoutSeconds",
+    "heartbeatSeconds",
+    "maxJobs",
+    "onJobSettled",
+    "onError",
+  ],
+  hints: {
+    pollInterval: "pollIntervalSeconds",
+    pollIntervalMs: "pollIntervalSeconds (in seconds)",
+    timeout: "timeoutSeconds",
+    timeoutMs: "timeoutSeconds (in seconds)",
+    heartbeat: "heartbeatSeconds",
+    heartbeatInterval: "heartbeatSeconds",
+    parallelism: "concurrency",
+    limit: "maxJobs",
+  },
+  noun: "WorkerRunner option",
+};
+
+const STOP_OPTIONS: KnownKeys = {
+  keys: ["graceSeconds"],
+  hints: { grace: "graceSeconds", timeout: "graceSeconds", graceMs: "graceSeconds (in seconds)" },
+  noun: "stop option",
+};
 
 /** Jobs asked for in one `reserveMany` call at most: keeps each reserve script short. */
 const MAX_RESERVE_BATCH = 100;
@@ -120,6 +150,7 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
         `WorkerRunner needs a handler function (job, { signal }) => ..., got ${handler === null ? "null" : typeof handler}: pass e.g. async (job) => { ... } or registry.asHandler()`,
       );
     }
+    rejectUnknownKeys(options, WORKER_OPTIONS, "options");
     this.#queue = queue;
     this.#handler = handler as unknown as JobHandler;
     this.#pollIntervalSeconds = validateSeconds(
@@ -174,6 +205,7 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
    * (not lost, not acked). Resolves when the runner has stopped.
    */
   async stop(options: StopOptions = {}): Promise<void> {
+    rejectUnknownKeys(options, STOP_OPTIONS, "options");
     const graceSeconds = validateSeconds("graceSeconds", options.graceSeconds ?? 10);
     if (!this.#stopping) {
       this.#stopping = true;

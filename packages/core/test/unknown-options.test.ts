@@ -1,0 +1,142 @@
+import {
+  exponentialRetry,
+  InMemoryJobQueue,
+  JobValidationError,
+  linearRetry,
+  processOne,
+  type RetryStrategy,
+  WorkerRunner,
+} from "@svc-jobs/core";
+import { resolveQueueOptions } from "@svc-jobs/core/backend";
+import { describe, expect, it } from "vitest";
+
+type Call = () => unknown;
+
+async function thrown(call: Call): Promise<unknown> {
+  try {
+    await call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a throw");
+}
+
+const handler = async () => {};
+
+/** [name, call with an unknown key, field, did-you-mean text, known keys, valid call] */
+const cases: [string, Call, string, string, string, Call][] = [
+  [
+    "new InMemoryJobQueue",
+    () => new InMemoryJobQueue({ visibilityTimeout: 5 } as never),
+    "options.visibilityTimeout",
+    'did you mean "visibilityTimeoutSeconds"?',
+    "visibilityTimeoutSeconds, clock, retry, maxPayloadBytes",
+    () => new InMemoryJobQueue({ visibilityTimeoutSeconds: 5 }),
+  ],
+  [
+    "resolveQueueOptions with a backend's own keys",
+    () => resolveQueueOptions({ prefx: "x" } as never, ["prefix"]),
+    "options.prefx",
+    'did you mean "prefix"?',
+    "maxPayloadBytes, prefix",
+    () => resolveQueueOptions({ prefix: "x" } as never, ["prefix"]),
+  ],
+  [
+    "new WorkerRunner",
+    () => new WorkerRunner(new InMemoryJobQueue(), handler, { concurency: 2 } as never),
+    "options.concurency",
+    'did you mean "concurrency"?',
+    "pollIntervalSeconds, concurrency, timeoutSeconds",
+    () => new WorkerRunner(new InMemoryJobQueue(), handler, { concurrency: 2 }),
+  ],
+  [
+    "WorkerRunner.stop",
+    () => new WorkerRunner(new InMemoryJobQueue(), handler).stop({ grace: 1 } as never),
+    "options.grace",
+    'did you mean "graceSeconds"?',
+    "known: graceSeconds",
+    () => new WorkerRunner(new InMemoryJobQueue(), handler).stop({ graceSeconds: 1 }),
+  ],
+  [
+    "processOne",
+    () => processOne(new InMemoryJobQueue(), handler, { timeout: 1 } as never),
+    "opts.timeout",
+    'did you mean "timeoutSeconds"?',
+    "known: timeoutSeconds, onJobSettled",
+    () => processOne(new InMemoryJobQueue(), handler, { timeoutSeconds: 1 }),
+  ],
+  [
+    "exponentialRetry",
+    () => exponentialRetry({ factr: 3 } as never),
+    "retry.factr",
+    'did you mean "factor"?',
+    "known: factor, maxSeconds, jitter",
+    () => exponentialRetry({ factor: 3 }),
+  ],
+  [
+    "an exponential strategy as a queue's retry",
+    () =>
+      new InMemoryJobQueue({
+        retry: { kind: "exponential", maxSecond: 10 } as unknown as RetryStrategy,
+      }),
+    "retry.maxSecond",
+    'did you mean "maxSeconds"?',
+    "known: kind, factor, maxSeconds, jitter",
+    () => new InMemoryJobQueue({ retry: { kind: "exponential", maxSeconds: 10 } }),
+  ],
+  [
+    "a linear strategy with parameters",
+    () =>
+      new InMemoryJobQueue({
+        retry: { kind: "linear", factor: 2 } as unknown as RetryStrategy,
+      }),
+    "retry.factor",
+    "",
+    "known: kind",
+    () => new InMemoryJobQueue({ retry: linearRetry }),
+  ],
+  [
+    "reserveNext",
+    () => new InMemoryJobQueue().reserveNext({ blockSecond: 0 } as never),
+    "opts.blockSecond",
+    'did you mean "blockSeconds"?',
+    "known: blockSeconds, signal",
+    () => new InMemoryJobQueue().reserveNext({ blockSeconds: 0 }),
+  ],
+  [
+    "dlq.list",
+    () => new InMemoryJobQueue().dlq.list({ skip: 1 } as never),
+    "opts.skip",
+    'did you mean "offset"?',
+    "known: limit, offset",
+    () => new InMemoryJobQueue().dlq.list({ limit: 1, offset: 1 }),
+  ],
+];
+
+describe("unknown options are refused", () => {
+  it.each(cases)("%s", async (name, call, field, meant, known, valid) => {
+    const error = await thrown(call);
+    expect(error, name).toBeInstanceOf(JobValidationError);
+    expect((error as JobValidationError).field).toBe(field);
+    const key = field.split(".").at(-1)!;
+    expect((error as Error).message).toContain(`unknown`);
+    expect((error as Error).message).toContain(JSON.stringify(key));
+    expect((error as Error).message).toContain(meant);
+    expect((error as Error).message).toContain(known);
+    await valid();
+  });
+
+  it("a refused enqueue-free call changes nothing: the queue still works with its defaults", async () => {
+    const queue = new InMemoryJobQueue();
+    await queue.enqueue("a", {});
+    await expect(queue.reserveNext({ blockSecs: 1 } as never)).rejects.toThrow(JobValidationError);
+    expect((await queue.stats()).ready).toBe(1);
+    const runner = new WorkerRunner(queue, handler);
+    await expect(runner.stop({ graceSecs: 1 } as never)).rejects.toThrow(JobValidationError);
+    expect(runner.isRunning).toBe(false);
+    await expect(processOne(queue, handler, { timout: 1 } as never)).rejects.toThrow(
+      JobValidationError,
+    );
+    expect((await queue.stats()).ready).toBe(1);
+  });
+});
