@@ -41,10 +41,6 @@ function camelCase(name) {
   return name.replace(/-([a-z])/g, (_m, c) => c.toUpperCase());
 }
 
-function templateLiteral(text) {
-  return `\`${text.replace(/\\/g, "\\\\").replace(/`/g, "\\`").replace(/\$\{/g, "\\${")}\``;
-}
-
 /**
  * The text of scripts.generated.ts for the .lua files in `dir` (a file URL of a folder,
  * ending in "/"; default src/lua/).
@@ -81,7 +77,8 @@ export function generateLuaModule(dir = here) {
       `/** src/lua/${file} */`,
       `export const ${name}: LuaScript = {`,
       `  numberOfKeys: ${Number(match[2])},`,
-      `  lua: ${templateLiteral(lua)},`,
+      // One line per script: the text is in the .lua files for people to read.
+      `  lua: ${JSON.stringify(lua)},`,
       "};",
     );
   }
