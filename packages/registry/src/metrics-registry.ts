@@ -6,6 +6,4 @@
 export interface MetricsRegistry {
   /** The metric registered under `name`, if any. */
   getSingleMetric(name: string): unknown;
-  /** Registers a metric; prom-client throws if another metric has that name. */
-  registerMetric(metric: never): void;
 }
