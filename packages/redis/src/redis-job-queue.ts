@@ -17,10 +17,13 @@ import {
   type ReserveOptions,
 } from "@svc-jobs/core";
 import {
+  DLQ_LIST_OPTIONS,
   jobIdOf,
   type PreparedEnqueue,
   prepareEnqueue,
   prepareEnqueueMany,
+  RESERVE_OPTIONS,
+  rejectUnknownKeys,
   resolveQueueOptions,
   validateInteger,
   validateSeconds,
@@ -78,6 +81,16 @@ export interface RedisJobQueueOptions extends QueueOptions {
   random?: () => number;
 }
 
+/** The options of {@link RedisJobQueueOptions} besides the shared `QueueOptions`. */
+const OWN_OPTION_KEYS = [
+  "prefix",
+  "blocking",
+  "fallbackPollSeconds",
+  "enqueueTokenTtlSeconds",
+  "housekeepingBatch",
+  "random",
+] as const satisfies readonly (keyof RedisJobQueueOptions)[];
+
 const MIN_WAIT_MS = 5;
 /** Jobs per script for stats, housekeep() and the DLQ's pages and bulk operations. */
 const BATCH = 1000;
@@ -120,7 +133,8 @@ export class RedisJobQueue implements JobQueue {
   constructor(client: RedisJobQueueClient, options: RedisJobQueueOptions = {}) {
     assertIoredisClient(client, "RedisJobQueue");
     // The options every backend shares (time, retries, limits) are checked in one place.
-    const resolved = resolveQueueOptions(options);
+    // Its own keys are known too, so a typo in either set is refused by name.
+    const resolved = resolveQueueOptions(options, OWN_OPTION_KEYS);
     this.visibilityTimeoutSeconds = resolved.visibilityTimeoutSeconds;
     this.#clock = resolved.clock;
     this.#maxPayloadBytes = resolved.maxPayloadBytes;
@@ -204,6 +218,7 @@ export class RedisJobQueue implements JobQueue {
    */
   async reserveMany(count: number, opts: ReserveOptions = {}): Promise<Job[]> {
     this.#assertOpen();
+    rejectUnknownKeys(opts, RESERVE_OPTIONS, "opts");
     if (validateInteger("count", count, 1) > MAX_RESERVE_MANY) {
       throw new JobValidationError(
         "count",
@@ -360,6 +375,7 @@ export class RedisJobQueue implements JobQueue {
 
   async #dlqList(opts: DlqListOptions = {}): Promise<Job[]> {
     this.#assertOpen();
+    rejectUnknownKeys(opts, DLQ_LIST_OPTIONS, "opts");
     const limit = opts.limit === undefined ? 100 : validateInteger("opts.limit", opts.limit, 0);
     const offset = opts.offset === undefined ? 0 : validateInteger("opts.offset", opts.offset, 0);
     const out: Job[] = [];

@@ -7,7 +7,7 @@ import {
   type Leader,
   systemClock,
 } from "@svc-jobs/core";
-import { validateSeconds } from "@svc-jobs/core/backend";
+import { type KnownKeys, rejectUnknownKeys, validateSeconds } from "@svc-jobs/core/backend";
 import { assertIoredisClient } from "./assert-ioredis-client.js";
 import { type DefinesCommands, defineLeaderCommands, type LeaderCommands } from "./scripts.js";
 
@@ -17,6 +17,20 @@ import { type DefinesCommands, defineLeaderCommands, type LeaderCommands } from 
  * version of ioredis fits.
  */
 export interface RedisLeaderClient extends DefinesCommands {}
+
+/** The keys of {@link RedisLeaderOptions}. */
+const LEADER_OPTIONS: KnownKeys = {
+  keys: ["key", "leaseSeconds", "clock", "ownerId"],
+  hints: {
+    lease: "leaseSeconds",
+    ttl: "leaseSeconds",
+    ttlSeconds: "leaseSeconds",
+    leaseMs: "leaseSeconds (in seconds)",
+    id: "ownerId",
+    owner: "ownerId",
+  },
+  noun: "RedisLeader option",
+};
 
 /** Options of {@link RedisLeader}. */
 export interface RedisLeaderOptions {
@@ -80,6 +94,7 @@ export class RedisLeader implements Leader {
 
   constructor(client: RedisLeaderClient, options: RedisLeaderOptions = {}) {
     assertIoredisClient(client, "RedisLeader");
+    rejectUnknownKeys(options, LEADER_OPTIONS, "options");
     const key = options.key ?? "jobs:leader";
     if (typeof key !== "string" || key.length === 0) {
       throw new JobValidationError(

@@ -1,0 +1,94 @@
+import { JobValidationError } from "@svc-jobs/core";
+import { RedisJobQueue, RedisLeader } from "@svc-jobs/redis";
+import { uniquePrefix } from "@svc-jobs/test-servers";
+import RedisMock from "ioredis-mock";
+import { afterAll, describe, expect, it } from "vitest";
+
+// A mock client is enough: every check runs before a command is sent.
+const client = new RedisMock();
+const queues: RedisJobQueue[] = [];
+const queue = (options: object = {}) => {
+  const q = new RedisJobQueue(client, { prefix: uniquePrefix("unknown"), ...options });
+  queues.push(q);
+  return q;
+};
+
+afterAll(async () => {
+  await Promise.all(queues.map((q) => q.close()));
+});
+
+async function thrown(call: () => unknown): Promise<unknown> {
+  try {
+    await call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a throw");
+}
+
+type Call = () => unknown;
+/** [name, call with an unknown key, field, did-you-mean text, known keys, valid call] */
+const cases: [string, Call, string, string, string, Call][] = [
+  [
+    "new RedisJobQueue: its own option misspelt",
+    () => new RedisJobQueue(client, { prefx: "x" } as never),
+    "options.prefx",
+    'did you mean "prefix"?',
+    "visibilityTimeoutSeconds, clock, retry, maxPayloadBytes, prefix, blocking, fallbackPollSeconds, enqueueTokenTtlSeconds, housekeepingBatch, random",
+    () => queue({ blocking: false, fallbackPollSeconds: 0.1, housekeepingBatch: 5 }),
+  ],
+  [
+    "new RedisJobQueue: a shared option misspelt",
+    () => new RedisJobQueue(client, { visibilityTimeout: 5 } as never),
+    "options.visibilityTimeout",
+    'did you mean "visibilityTimeoutSeconds"?',
+    "known: visibilityTimeoutSeconds",
+    () => queue({ visibilityTimeoutSeconds: 5, enqueueTokenTtlSeconds: 1, random: Math.random }),
+  ],
+  [
+    "reserveMany",
+    () => queue().reserveMany(2, { blockSecond: 0 } as never),
+    "opts.blockSecond",
+    'did you mean "blockSeconds"?',
+    "known: blockSeconds, signal",
+    () => queue().reserveMany(2, { blockSeconds: 0 }),
+  ],
+  [
+    "reserveNext",
+    () => queue().reserveNext({ block: 1 } as never),
+    "opts.block",
+    'did you mean "blockSeconds"?',
+    "known: blockSeconds, signal",
+    () => queue().reserveNext({}),
+  ],
+  [
+    "dlq.list",
+    () => queue().dlq.list({ limt: 1 } as never),
+    "opts.limt",
+    'did you mean "limit"?',
+    "known: limit, offset",
+    () => queue().dlq.list({ limit: 1 }),
+  ],
+  [
+    "new RedisLeader",
+    () => new RedisLeader(client, { keyy: "x" } as never),
+    "options.keyy",
+    'did you mean "key"?',
+    "known: key, leaseSeconds, clock, ownerId",
+    () => new RedisLeader(client, { key: uniquePrefix("leader"), leaseSeconds: 5 }),
+  ],
+];
+
+describe("unknown options are refused", () => {
+  it.each(cases)("%s", async (name, call, field, meant, known, valid) => {
+    const error = await thrown(call);
+    expect(error, name).toBeInstanceOf(JobValidationError);
+    expect((error as JobValidationError).field).toBe(field);
+    const message = (error as Error).message;
+    expect(message).toContain(`unknown`);
+    expect(message).toContain(JSON.stringify(field.split(".").at(-1)));
+    expect(message).toContain(meant);
+    expect(message).toContain(known);
+    await valid();
+  });
+});
