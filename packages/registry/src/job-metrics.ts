@@ -4,6 +4,7 @@ import {
   type JobSettledOutcome,
   JobValidationError,
 } from "@svc-jobs/core";
+import { type KnownKeys, rejectUnknownKeys } from "@svc-jobs/core/backend";
 import type { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { loadPromClient, type PromClientModule } from "./load-prom-client.js";
 import type { MetricsRegistry } from "./metrics-registry.js";
@@ -46,6 +47,17 @@ export interface TrackQueueOptions {
   /** The `queue` label of `{prefix}_queue_size`; unique per tracked queue. @default "default" */
   name?: string;
 }
+
+const METRICS_OPTIONS: KnownKeys = {
+  keys: ["metricPrefix", "registry", "enabled", "durationBuckets"],
+  hints: { prefix: "metricPrefix", metrics: "enabled", buckets: "durationBuckets" },
+  noun: "JobMetrics option",
+};
+const TRACK_QUEUE_OPTIONS: KnownKeys = {
+  keys: ["name"],
+  hints: { queue: "name", label: "name", queueName: "name" },
+  noun: "trackQueue option",
+};
 
 const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const STATES = ["ready", "delayed", "processing", "dlq"] as const;
@@ -104,6 +116,12 @@ export class JobMetrics {
   #queueSize: TrackedGauge | undefined;
 
   constructor(options: JobMetricsOptions = {}) {
+    rejectUnknownKeys(
+      options,
+      METRICS_OPTIONS,
+      "options",
+      (_key, message) => new ConfigError(message),
+    );
     const prefix = options.metricPrefix ?? "jobs";
     if (typeof prefix !== "string" || !METRIC_PREFIX.test(prefix)) {
       throw new ConfigError(
@@ -164,6 +182,7 @@ export class JobMetrics {
         "trackQueue needs a queue with a stats() method, e.g. an InMemoryJobQueue or RedisJobQueue",
       );
     }
+    rejectUnknownKeys(options, TRACK_QUEUE_OPTIONS, "options");
     const name = options.name ?? "default";
     if (typeof name !== "string" || name.length === 0) {
       throw new JobValidationError(

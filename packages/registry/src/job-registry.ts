@@ -8,7 +8,12 @@ import {
   type JsonObject,
   type JsonPayload,
 } from "@svc-jobs/core";
-import { validateJobName, validateSeconds } from "@svc-jobs/core/backend";
+import {
+  type KnownKeys,
+  rejectUnknownKeys,
+  validateJobName,
+  validateSeconds,
+} from "@svc-jobs/core/backend";
 import { DuplicateHandlerError } from "./duplicate-handler-error.js";
 import { InvalidJobResultError } from "./invalid-job-result-error.js";
 import { JobFailedError } from "./job-failed-error.js";
@@ -29,6 +34,35 @@ export const DEFAULT_DISPATCH_TIMEOUT_SECONDS = 300;
 const MAX_TIMER_SECONDS = 2_147_483;
 /** The timeout of a dispatch that runs no timer (the worker's rules). */
 const NO_TIMER = Number.POSITIVE_INFINITY;
+
+const TIMEOUT_HINTS = { timeout: "timeoutSeconds", timeoutMs: "timeoutSeconds (in seconds)" };
+
+const REGISTRY_OPTIONS: KnownKeys = {
+  keys: ["metricPrefix", "registry", "metrics", "timeoutSeconds", "durationBuckets"],
+  hints: {
+    ...TIMEOUT_HINTS,
+    prefix: "metricPrefix",
+    enabled: "metrics",
+    metricsEnabled: "metrics",
+    buckets: "durationBuckets",
+  },
+  noun: "JobRegistry option",
+};
+const REGISTER_OPTIONS: KnownKeys = {
+  keys: ["replace"],
+  hints: { override: "replace", overwrite: "replace", force: "replace" },
+  noun: "register option",
+};
+const DISPATCH_OPTIONS: KnownKeys = {
+  keys: ["timeoutSeconds", "signal"],
+  hints: TIMEOUT_HINTS,
+  noun: "dispatch option",
+};
+const AS_HANDLER_OPTIONS: KnownKeys = {
+  keys: ["timeoutSeconds"],
+  hints: TIMEOUT_HINTS,
+  noun: "asHandler option",
+};
 
 /** Options of {@link JobRegistry}. */
 export interface JobRegistryOptions {
@@ -134,6 +168,7 @@ export class JobRegistry {
   readonly #optionTimeoutSeconds: number | undefined;
 
   constructor(options: JobRegistryOptions = {}) {
+    rejectUnknownKeys(options, REGISTRY_OPTIONS, "options");
     this.jobMetrics = new JobMetrics({
       ...(options.metricPrefix === undefined ? {} : { metricPrefix: options.metricPrefix }),
       ...(options.registry === undefined ? {} : { registry: options.registry }),
@@ -179,6 +214,7 @@ export class JobRegistry {
     options: RegisterOptions = {},
   ): this {
     validateJobName(name, "name");
+    rejectUnknownKeys(options, REGISTER_OPTIONS, "options");
     if (typeof handler !== "function") {
       throw new JobValidationError(
         "handler",
@@ -210,6 +246,7 @@ export class JobRegistry {
     options: RegisterOptions = {},
   ): <Q extends JsonPayload<Q> = P>(handler: RegistryHandler<Q>) => RegistryHandler<Q> {
     validateJobName(name, "name");
+    rejectUnknownKeys(options, REGISTER_OPTIONS, "options");
     return (handler) => {
       this.register(name, handler, options);
       return handler;
@@ -250,6 +287,7 @@ export class JobRegistry {
     job: Job<P>,
     options: DispatchOptions = {},
   ): Promise<JobResult> {
+    rejectUnknownKeys(options, DISPATCH_OPTIONS, "options");
     const timeoutSeconds =
       options.timeoutSeconds === undefined
         ? this.#timeoutSeconds
@@ -280,6 +318,7 @@ export class JobRegistry {
    * ```
    */
   asHandler(options: AsHandlerOptions = {}): JobHandler {
+    rejectUnknownKeys(options, AS_HANDLER_OPTIONS, "options");
     const timeoutSeconds =
       options.timeoutSeconds === undefined
         ? this.#optionTimeoutSeconds
