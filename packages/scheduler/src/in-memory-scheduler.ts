@@ -112,6 +112,28 @@ interface Task {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const RELEASE_TIMEOUT_MS = 5_000;
+const SCHEDULER_OPTIONS: KnownKeys = {
+  keys: ["tickIntervalSeconds", "clock", "leader", "logger"],
+  hints: {
+    tick: "tickIntervalSeconds",
+    tickInterval: "tickIntervalSeconds",
+    tickSeconds: "tickIntervalSeconds",
+    tickIntervalMs: "tickIntervalSeconds (in seconds)",
+    log: "logger",
+  },
+  noun: "Scheduler option",
+};
+const TASK_OPTIONS: KnownKeys = {
+  keys: ["aligned"],
+  hints: { align: "aligned" },
+  noun: "addTask option",
+};
+const CRON_OPTIONS: KnownKeys = {
+  keys: ["timezone"],
+  // timeZone and time_zone need none: case and "_" are ignored.
+  hints: { tz: "timezone", zone: "timezone" },
+  noun: "addCron option",
+};
 const JOB_OPTIONS: KnownKeys = {
   keys: [
     "intervalSeconds",
@@ -182,6 +204,7 @@ export class Scheduler {
   #leading: boolean | undefined;
 
   constructor(options: SchedulerOptions = {}) {
+    rejectOptionKeys(options, SCHEDULER_OPTIONS, "Scheduler: options");
     const tick = options.tickIntervalSeconds ?? 60;
     if (typeof tick !== "number" || !Number.isFinite(tick) || tick <= 0) {
       throw new ScheduleConfigError(
@@ -236,6 +259,7 @@ export class Scheduler {
   ): Promise<void> {
     const prefix = "addTask: ";
     checkName(name, prefix);
+    rejectOptionKeys(options, TASK_OPTIONS, `${prefix}options`);
     const intervalMs = checkInterval(intervalSeconds, "intervalSeconds", prefix);
     checkFunction(fn, "fn", prefix);
     const aligned = checkAligned(options?.aligned, prefix);
@@ -268,6 +292,7 @@ export class Scheduler {
         `${prefix}options must be an object such as { timezone: "UTC" }, got ${describeValue(options)}`,
       );
     }
+    rejectOptionKeys(options, CRON_OPTIONS, `${prefix}options`);
     const cron = parseCron(expression, options.timezone, {
       cronField: "expression",
       timezoneField: "timezone",
@@ -295,12 +320,7 @@ export class Scheduler {
         `${prefix}options must be an object { intervalSeconds | cron, queue, jobName, payload? }, got ${describeValue(options)}`,
       );
     }
-    rejectUnknownKeys(
-      options,
-      JOB_OPTIONS,
-      `${prefix}options`,
-      (key, message) => new ScheduleConfigError(key, message),
-    );
+    rejectOptionKeys(options, JOB_OPTIONS, `${prefix}options`);
     const hasInterval = options.intervalSeconds !== undefined;
     const hasCron = options.cron !== undefined;
     if (hasInterval === hasCron) {
@@ -689,4 +709,13 @@ function convert<T>(field: string, prefix: string, check: () => T): T {
       },
     );
   }
+}
+
+/**
+ * Throws a `ScheduleConfigError` on the key when an options object has a key `known`
+ * does not list; anything that is not an object is left to the caller's own checks.
+ */
+function rejectOptionKeys(options: unknown, known: KnownKeys, where: string): void {
+  if (options === null || typeof options !== "object") return;
+  rejectUnknownKeys(options, known, where, (key, message) => new ScheduleConfigError(key, message));
 }

@@ -63,6 +63,17 @@ interface JobEntry {
   delaySeconds: number | undefined;
 }
 
+const OPTIONS: KnownKeys = {
+  keys: ["queue", "envVar", "env", "cwd", "importModule"],
+  hints: {
+    envName: "envVar",
+    variable: "envVar",
+    dir: "cwd",
+    baseDir: "cwd",
+    import: "importModule",
+  },
+  noun: "scheduleFromEnv option",
+};
 const ENTRY_FIELDS: KnownKeys = {
   keys: [
     "name",
@@ -121,6 +132,14 @@ export async function scheduleFromEnv(
   scheduler: Pick<Scheduler, "addTask" | "addCron" | "addJob">,
   options: ScheduleFromEnvOptions = {},
 ): Promise<string[]> {
+  if (options !== null && typeof options === "object") {
+    rejectUnknownKeys(
+      options,
+      OPTIONS,
+      "scheduleFromEnv: options",
+      (key, message) => new ScheduleConfigError(key, message),
+    );
+  }
   const envVar = options.envVar ?? "JOBS_SCHEDULE_JSON";
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
