@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from "@svc-jobs/core";
 import { DEFAULT_INBOX_MARK_TTL_SECONDS, type InboxStore } from "./inbox-store.js";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import { inboxArgs } from "./store-validation.js";
 
 /** Options of {@link InMemoryInboxStore}. */
@@ -22,6 +23,7 @@ export class InMemoryInboxStore implements InboxStore {
   #expiries = new Map<string, number>();
 
   constructor(options: InMemoryInboxStoreOptions = {}) {
+    checkOptionKeys(options, OPTION_KEYS.inMemoryInboxStore, "options");
     this.#clock = options.clock ?? systemClock;
   }
 

@@ -1,4 +1,5 @@
 import { type Clock, type JsonObject, systemClock } from "@svc-jobs/core";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import type {
   DispatchPendingOptions,
   OutboxEnqueueOptions,
@@ -37,14 +38,17 @@ export class InMemoryOutboxStore implements OutboxStore {
   #rows = new Map<string, Row>();
 
   constructor(options: InMemoryOutboxStoreOptions = {}) {
+    checkOptionKeys(options, OPTION_KEYS.inMemoryOutboxStore, "options");
     this.#clock = options.clock ?? systemClock;
   }
 
   async enqueue(
     topic: string,
     payload: JsonObject,
-    _opts?: OutboxEnqueueOptions,
+    opts?: OutboxEnqueueOptions,
   ): Promise<OutboxMessage> {
+    // Same keys as the Kysely store, so code tested here runs there; trx itself is ignored.
+    checkOptionKeys(opts, OPTION_KEYS.outboxEnqueue, "opts");
     const payloadJson = prepareOutboxMessage(topic, payload);
     const id = String(++this.#seq);
     const message: OutboxMessage = {

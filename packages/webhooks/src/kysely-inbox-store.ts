@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from "@svc-jobs/core";
 import { DEFAULT_INBOX_MARK_TTL_SECONDS, type InboxStore } from "./inbox-store.js";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import { inboxArgs } from "./store-validation.js";
 import {
   type AnyKysely,
@@ -35,6 +36,7 @@ export class KyselyInboxStore implements InboxStore {
   #clock: Clock;
 
   constructor(db: AnyKysely, options: KyselyInboxStoreOptions = {}) {
+    checkOptionKeys(options, OPTION_KEYS.kyselyInboxStore, "options", true);
     checkDialectOption(options.dialect);
     this.#db = db;
     this.#clock = options.clock ?? systemClock;

@@ -1,4 +1,5 @@
 import { type Clock, JobValidationError, type JsonObject, systemClock } from "@svc-jobs/core";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import type {
   DispatchPendingOptions,
   OutboxEnqueueOptions,
@@ -58,6 +59,7 @@ export class KyselyOutboxStore implements OutboxStore {
   #clock: Clock;
 
   constructor(db: AnyKysely, options: KyselyOutboxStoreOptions = {}) {
+    checkOptionKeys(options, OPTION_KEYS.kyselyOutboxStore, "options", true);
     this.#db = db;
     this.#dialect = resolveDialect(db, options.dialect);
     this.#clock = options.clock ?? systemClock;
@@ -68,6 +70,7 @@ export class KyselyOutboxStore implements OutboxStore {
     payload: JsonObject,
     opts: OutboxEnqueueOptions = {},
   ): Promise<OutboxMessage> {
+    checkOptionKeys(opts, OPTION_KEYS.outboxEnqueue, "opts");
     const payloadJson = prepareOutboxMessage(topic, payload);
     const db = this.#executor(opts.trx);
     const row = await db

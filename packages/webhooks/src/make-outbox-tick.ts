@@ -1,6 +1,7 @@
 import { type EnqueueOptions, type JobQueue, JobValidationError } from "@svc-jobs/core";
 import { validateEnqueueOptions, validateInteger, validateJobName } from "@svc-jobs/core/backend";
 import type { WebhookJobPayload } from "./make-webhook-handler.js";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import type { OutboxStore } from "./outbox-store.js";
 
 /** Options of {@link makeOutboxTick}. */
@@ -40,6 +41,7 @@ export type OutboxTickOptions = {
  * ```
  */
 export function makeOutboxTick(options: OutboxTickOptions): () => Promise<number> {
+  checkOptionKeys(options, OPTION_KEYS.outboxTick, "options");
   const { outbox, queue } = options;
   if (!outbox || typeof outbox.dispatchPending !== "function") {
     throw new JobValidationError(

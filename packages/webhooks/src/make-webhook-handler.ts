@@ -22,6 +22,7 @@ import {
 } from "./destination-guard.js";
 import { WebhookDeliveryError, WebhookDestinationError } from "./errors.js";
 import type { InboxStore } from "./inbox-store.js";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import type { OutboxStore } from "./outbox-store.js";
 import { assertSecret } from "./secret.js";
 import { sign } from "./sign.js";
@@ -98,6 +99,7 @@ const DEFAULT_DELIVERY_MARK_TTL_SECONDS = 7 * 24 * 60 * 60;
  * ```
  */
 export function makeWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
+  checkOptionKeys(options, OPTION_KEYS.webhookHandler, "options");
   const { outbox, inbox, getWebhookUrlForTopic, getSecretForTopic } = options;
   if (!outbox || typeof outbox.markProcessed !== "function") {
     throw new JobValidationError(

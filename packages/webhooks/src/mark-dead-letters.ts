@@ -1,5 +1,6 @@
 import { type JobQueue, JobValidationError } from "@svc-jobs/core";
 import { validateJobName } from "@svc-jobs/core/backend";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import type { OutboxStore } from "./outbox-store.js";
 
 /** Options of {@link markDeadLetters}. */
@@ -27,6 +28,7 @@ export type MarkDeadLettersOptions = {
  * ```
  */
 export async function markDeadLetters(options: MarkDeadLettersOptions): Promise<number> {
+  checkOptionKeys(options, OPTION_KEYS.markDeadLetters, "options");
   const { outbox, queue } = options;
   if (!outbox || typeof outbox.markFailed !== "function") {
     throw new JobValidationError("outbox", "outbox must be an OutboxStore");

@@ -5,6 +5,7 @@ import {
   validateJobName,
   validateSeconds,
 } from "@svc-jobs/core/backend";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import type { DispatchPendingOptions } from "./outbox-store.js";
 
 /** Internal: longest topic, so `{prefix}.{topic}` stays a valid job name. */
@@ -33,6 +34,7 @@ export function dispatchOptions(opts: DispatchPendingOptions | undefined): {
   limit: number;
   topics: string[] | null;
 } {
+  checkOptionKeys(opts, OPTION_KEYS.dispatchPending, "opts");
   const limit = validateInteger("limit", opts?.limit ?? 100, 1);
   let topics: string[] | null = null;
   if (opts?.topics !== undefined) {

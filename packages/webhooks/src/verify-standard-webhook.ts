@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { type Clock, systemClock } from "@svc-jobs/core";
 import { validateSeconds } from "@svc-jobs/core/backend";
 import { WebhookVerificationError } from "./errors.js";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import { secretList } from "./secret.js";
 import { type HeaderSource, headerValue, standardWebhookKey } from "./standard-webhook-key.js";
 
@@ -44,6 +45,7 @@ export function verifyStandardWebhook(
   headers: HeaderSource,
   options: VerifyStandardWebhookOptions,
 ): VerifiedStandardWebhook {
+  checkOptionKeys(options, OPTION_KEYS.verifyStandard, "options");
   const keys = secretList(options.secrets, "secrets").map((s, i) =>
     standardWebhookKey(s, `secrets[${i}]`),
   );

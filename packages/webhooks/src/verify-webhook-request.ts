@@ -3,6 +3,7 @@ import type { Clock, JsonValue } from "@svc-jobs/core";
 import { validateInteger } from "@svc-jobs/core/backend";
 import { canonicalJsonFromText } from "./canonical-json.js";
 import { WebhookVerificationError } from "./errors.js";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import { secretList } from "./secret.js";
 import { headerValue } from "./standard-webhook-key.js";
 import { signedByAny } from "./verify.js";
@@ -89,6 +90,7 @@ export async function verifyWebhookRequest(
   request: IncomingMessage | FetchLikeRequest,
   options: VerifyWebhookRequestOptions,
 ): Promise<VerifiedWebhookRequest> {
+  checkOptionKeys(options, OPTION_KEYS.verifyRequest, "options");
   const secrets = secretList(options.secrets, "secrets");
   const scheme = options.scheme ?? "auto";
   const headerName = options.headerName ?? "X-Signature";

@@ -1,4 +1,5 @@
 import { BackendError, ConfigError } from "@svc-jobs/core";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import {
   type AnyKysely,
   INBOX_TABLE,
@@ -105,6 +106,7 @@ export async function migrateWebhookTables(
   db: AnyKysely,
   options: MigrateWebhookTablesOptions = {},
 ): Promise<void> {
+  checkOptionKeys(options, OPTION_KEYS.migrate, "options", true);
   const dialect = resolveDialect(db, options.dialect);
   const migrationTableName = options.migrationTableName ?? "svc_jobs_webhooks_migration";
   const Migrator = await loadMigrator();
