@@ -3,6 +3,7 @@
 import type { JobQueue, JobSettledEvent } from "@svc-jobs/core";
 import { JobMetrics } from "@svc-jobs/registry";
 import type { Registry } from "prom-client";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 
 export * from "./index.js";
 export { runCli } from "./run-cli.js";
@@ -40,6 +41,7 @@ export function workerMetrics(
   queue: JobQueue,
   options: WorkerMetricsOptions = {},
 ): WorkerMetrics {
+  checkOptionKeys(options, OPTION_KEYS.workerMetrics, "workerMetrics options");
   const metrics = new JobMetrics({
     registry,
     ...(options.metricPrefix === undefined ? {} : { metricPrefix: options.metricPrefix }),

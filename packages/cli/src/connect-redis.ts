@@ -2,6 +2,7 @@ import { BackendError } from "@svc-jobs/core";
 import type { Cluster, Redis } from "ioredis";
 import { CliError, EXIT_RUNTIME } from "./cli-error.js";
 import { createClient } from "./create-client.js";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import { DEFAULT_REDIS_URL, parseClusterNodes, redactUrl } from "./redis-url.js";
 
 /** Options of {@link connectRedis}. */
@@ -25,6 +26,7 @@ export interface ConnectRedisOptions {
  * ```
  */
 export async function connectRedis(options: ConnectRedisOptions = {}): Promise<Redis | Cluster> {
+  checkOptionKeys(options, OPTION_KEYS.connectRedis, "connectRedis options");
   const url = options.url?.trim() || process.env.REDIS_URL?.trim() || DEFAULT_REDIS_URL;
   const timeoutSeconds = options.timeoutSeconds ?? 5;
   const nodes = parseClusterNodes(options.clusterNodes ?? process.env.REDIS_CLUSTER_NODES);

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import type * as Pino from "pino";
 import type { DestinationStream, Logger } from "pino";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 
 /** Options of {@link createLogger}. */
 export interface CreateLoggerOptions {
@@ -23,6 +24,7 @@ export interface CreateLoggerOptions {
  * ```
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  checkOptionKeys(options, OPTION_KEYS.createLogger, "createLogger options");
   // pino is CommonJS: require loads it synchronously, on first use only.
   const { pino } = createRequire(import.meta.url)("pino") as typeof Pino;
   const level = options.level ?? process.env.LOG_LEVEL ?? "info";

@@ -7,6 +7,7 @@ import type {
 } from "@svc-jobs/scheduler";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { driverNamed, resolveDriver } from "./jobs-drivers.js";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 
 /** The queue backends `easyJobs` can build: the names of `JOBS_DRIVERS`. */
 export type JobsDriver = "memory" | "redis";
@@ -112,6 +113,7 @@ export function easyJobs(options: EasyJobsOptions & { driver: "redis" }): RedisE
 export function easyJobs(options: EasyJobsOptions & { driver: "memory" }): MemoryEasyJobs;
 export function easyJobs(options?: EasyJobsOptions): EasyJobs;
 export function easyJobs(options: EasyJobsOptions = {}): EasyJobs {
+  checkOptionKeys(options, OPTION_KEYS.easyJobs, "easyJobs options");
   const env = options.env ?? process.env;
   const driver = resolveDriver(options.driver ?? env.JOBS_DRIVER);
   const visibilityTimeoutSeconds =

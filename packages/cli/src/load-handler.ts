@@ -8,6 +8,7 @@ import {
 } from "@svc-jobs/core";
 import { JobRegistry, type JobResult } from "@svc-jobs/registry";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error.js";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 
 /** The environment variable `svc-jobs run` reads its handlers module from. */
 export const JOBS_HANDLERS_ENV = "JOBS_HANDLERS";
@@ -68,6 +69,7 @@ export async function loadHandler(
   spec: string,
   options: LoadHandlerOptions = {},
 ): Promise<LoadedHandler> {
+  checkOptionKeys(options, OPTION_KEYS.loadHandler, "loadHandler options");
   const cwd = options.cwd ?? process.cwd();
   if (spec.trim() === "") {
     throw new CliError("--handlers is empty: give a module path, e.g. --handlers ./dist/jobs.js", {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 
 /** Options of {@link startMetricsServer}. */
 export interface MetricsServerOptions {
@@ -32,6 +33,7 @@ export interface MetricsServer {
  * ```
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
+  checkOptionKeys(options, OPTION_KEYS.metricsServer, "startMetricsServer options");
   const registries = [...new Set(options.registries)];
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];

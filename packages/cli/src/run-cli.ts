@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error.js";
 import { dlqListCommand, dlqPurgeCommand, dlqRequeueCommand } from "./dlq-command.js";
 import { enqueueCommand } from "./enqueue-command.js";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import { runWorker } from "./run-worker.js";
 import { statsCommand } from "./stats-command.js";
 
@@ -33,6 +34,7 @@ interface GlobalOptions {
  * ```
  */
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<number> {
+  checkOptionKeys(options, OPTION_KEYS.runCli, "runCli options");
   const err = options.err ?? process.stderr;
   const program = buildProgram(options.version ?? "0.0.0");
   try {

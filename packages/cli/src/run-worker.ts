@@ -16,6 +16,7 @@ import { type EasyJobs, easyJobs } from "./easy-jobs.js";
 import { driverNamed, resolveDriver } from "./jobs-drivers.js";
 import { JOBS_HANDLERS_ENV, type LoadedHandler, loadHandler } from "./load-handler.js";
 import { type MetricsServer, startMetricsServer } from "./metrics-server.js";
+import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 
 /** The environment variable holding the schedule `svc-jobs run` loads. */
 export const JOBS_SCHEDULE_ENV = "JOBS_SCHEDULE_JSON";
@@ -73,6 +74,7 @@ const NO_HANDLER_MESSAGE = `svc-jobs run needs a handlers module and refuses to 
  * ```
  */
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
+  checkOptionKeys(options, OPTION_KEYS.runWorker, "runWorker options");
   const env = options.env ?? process.env;
   const spec = options.handlers ?? env[JOBS_HANDLERS_ENV];
   if (spec === undefined || spec.trim() === "") {
