@@ -3,6 +3,7 @@ import { JobValidationError } from "./errors.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./job.js";
 import type { EnqueueItem, EnqueueOptions } from "./job-queue.js";
 import type { JsonObject } from "./json.js";
+import { type KnownKeys, rejectUnknownKeys } from "./reject-unknown-keys.js";
 import { serializePayloadAt } from "./serialize-payload.js";
 import { isJobName, jobNameError } from "./validate.js";
 import { type ResolvedEnqueueOptions, validateEnqueueOptions } from "./validate-enqueue-options.js";
@@ -71,9 +72,17 @@ export function prepareEnqueueMany(items: unknown, limits: EnqueueLimits = {}): 
         `items[${i}] must be an object { name, payload, opts? }, got ${describeValue(item)}`,
       );
     }
+    rejectUnknownKeys(item, ITEM_KEYS, `items[${i}]`);
     return prepare(item.name, item.payload, item.opts, maxPayloadBytes, i);
   });
 }
+
+/** The keys of an `enqueueMany` item. */
+const ITEM_KEYS: KnownKeys = {
+  keys: ["name", "payload", "opts"],
+  hints: { options: "opts", data: "payload", jobName: "name" },
+  noun: "item key",
+};
 
 /** The defaults, computed once by the function that owns them. */
 const NO_OPTIONS: Readonly<ResolvedEnqueueOptions> = Object.freeze(

@@ -3,6 +3,13 @@ import { createRequire, isBuiltin } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { ModuleLoadError } from "./module-load-error.js";
+import { type KnownKeys, rejectUnknownKeys } from "./reject-unknown-keys.js";
+
+const RESOLVE_OPTIONS: KnownKeys = {
+  keys: ["cwd"],
+  hints: { dir: "cwd", baseDir: "cwd", root: "cwd" },
+  noun: "module option",
+};
 
 /** Options of {@link resolveModuleUrl} and the module loaders built on it. */
 export interface ModuleResolveOptions {
@@ -34,6 +41,9 @@ const IMPORT_CONDITIONS = new Set(["node", "import", "module-sync", "default"]);
  * ```
  */
 export function resolveModuleUrl(specifier: string, options: ModuleResolveOptions = {}): string {
+  if (options !== null && typeof options === "object") {
+    rejectUnknownKeys(options, RESOLVE_OPTIONS, "options");
+  }
   const cwd = path.resolve(options.cwd ?? process.cwd());
   if (typeof specifier !== "string" || specifier.trim() === "") {
     throw new ModuleLoadError(

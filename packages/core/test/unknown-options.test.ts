@@ -5,6 +5,7 @@ import {
   linearRetry,
   processOne,
   type RetryStrategy,
+  resolveModuleUrl,
   WorkerRunner,
 } from "@svc-jobs/core";
 import { resolveQueueOptions } from "@svc-jobs/core/backend";
@@ -111,6 +112,22 @@ const cases: [string, Call, string, string, string, Call][] = [
     "known: limit, offset",
     () => new InMemoryJobQueue().dlq.list({ limit: 1, offset: 1 }),
   ],
+  [
+    "enqueueMany items",
+    () => new InMemoryJobQueue().enqueueMany([{ name: "a", payload: {}, options: {} } as never]),
+    "items[0].options",
+    'did you mean "opts"?',
+    "known: name, payload, opts",
+    () => new InMemoryJobQueue().enqueueMany([{ name: "a", payload: {}, opts: {} }]),
+  ],
+  [
+    "resolveModuleUrl (importModule, loadModuleExport)",
+    () => resolveModuleUrl("./x.js", { dir: "/" } as never),
+    "options.dir",
+    'did you mean "cwd"?',
+    "known: cwd",
+    () => resolveModuleUrl("node:path", { cwd: "/" }),
+  ],
 ];
 
 describe("unknown options are refused", () => {
@@ -137,6 +154,11 @@ describe("unknown options are refused", () => {
     await expect(processOne(queue, handler, { timout: 1 } as never)).rejects.toThrow(
       JobValidationError,
     );
+    expect((await queue.stats()).ready).toBe(1);
+    // A bad item anywhere in a batch writes none of it.
+    await expect(
+      queue.enqueueMany([{ name: "b", payload: {} }, { name: "c", payload: {}, opt: {} } as never]),
+    ).rejects.toThrow(JobValidationError);
     expect((await queue.stats()).ready).toBe(1);
   });
 });
