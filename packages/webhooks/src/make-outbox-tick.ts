@@ -58,6 +58,8 @@ export function makeOutboxTick(options: OutboxTickOptions): () => Promise<number
   topics?.forEach((t, i) => {
     validateJobName(t, `topics[${i}]`);
   });
+  // Only these two are used: the tick sets the dedupe key and enqueues without delay.
+  checkOptionKeys(options.jobOptions, OPTION_KEYS.outboxJobOptions, "jobOptions");
   const { maxAttempts, backoffSeconds } = validateEnqueueOptions(options.jobOptions, "jobOptions");
 
   return async () => {

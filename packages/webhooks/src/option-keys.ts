@@ -44,6 +44,11 @@ export const OPTION_KEYS = {
     },
     noun: "makeOutboxTick option",
   },
+  outboxJobOptions: {
+    keys: ["maxAttempts", "backoffSeconds"],
+    hints: { attempts: "maxAttempts", backoff: "backoffSeconds" },
+    noun: "job option",
+  },
   markDeadLetters: {
     keys: ["outbox", "queue", "jobNamePrefix", "pageSize"],
     hints: { prefix: "jobNamePrefix", limit: "pageSize", batchSize: "pageSize" },

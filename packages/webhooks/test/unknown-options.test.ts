@@ -67,6 +67,14 @@ const cases: [string, Call, ErrorClass, string, string, Call][] = [
     () => makeOutboxTick({ ...tickOptions(), batchSize: 5 })(),
   ],
   [
+    "makeOutboxTick jobOptions (the tick sets the dedupe key and no delay)",
+    () => makeOutboxTick({ ...tickOptions(), jobOptions: { delaySeconds: 5 } } as never),
+    JobValidationError,
+    'unknown job option "delaySeconds"',
+    "known: maxAttempts, backoffSeconds",
+    () => makeOutboxTick({ ...tickOptions(), jobOptions: { maxAttempts: 3, backoffSeconds: 1 } }),
+  ],
+  [
     "markDeadLetters",
     () => markDeadLetters({ ...tickOptions(), pagesize: 5 } as never),
     JobValidationError,
@@ -176,7 +184,8 @@ describe("unknown options are refused", () => {
     expect(message).toMatch(/has an unknown .*option "/);
     expect(message).toContain(meant);
     expect(message).toContain(known);
-    if (error instanceof JobValidationError) expect(error.field).toMatch(/^(opts|options)\./);
+    if (error instanceof JobValidationError)
+      expect(error.field).toMatch(/^(opts|options|jobOptions)\./);
     await valid();
   });
 
