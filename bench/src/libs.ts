@@ -28,10 +28,27 @@ export interface LibAdapter {
     onDone: (payload: Payload) => void,
     onStart?: (payload: Payload) => void,
   ): Promise<void>;
+  /**
+   * Manual processing: connects (untimed), then returns `reserve`, which reserves `n`
+   * jobs and holds them in flight (reservation/lock/stall interval one hour), in the
+   * order they were reserved. `oneAtATime` reserves with one awaited call per job (the
+   * timed backlog figure); otherwise the fastest way the library has (untimed set-up of
+   * the in-flight figures). Each held job's `ack()` completes it and resolves when the
+   * library reports it done.
+   */
+  prepareHold(n: number, oneAtATime: boolean): Promise<() => Promise<Held[]>>;
   /** Jobs waiting, delayed or active. */
   remaining(): Promise<number>;
   close(): Promise<void>;
 }
+
+/** One job reserved and held in flight by {@link LibAdapter.prepareHold}. */
+export interface Held {
+  ack(): Promise<void>;
+}
+
+/** How long a held job's reservation, lock or stall interval lasts: longer than any run. */
+const HOLD_MS = 3_600_000;
 
 function hostPort(url: string): { host: string; port: number } {
   const u = new URL(url);
@@ -54,6 +71,7 @@ async function openSvcJobs(target: Target, name: string): Promise<LibAdapter> {
     : new Redis(target.url as string);
   const queue = new RedisJobQueue(client, { prefix: name });
   let runner: InstanceType<typeof WorkerRunner> | undefined;
+  const holders: InstanceType<typeof RedisJobQueue>[] = [];
   return {
     async enqueueOne(payload) {
       await queue.enqueue("noop", payload);
@@ -71,12 +89,31 @@ async function openSvcJobs(target: Target, name: string): Promise<LibAdapter> {
       });
       void runner.start();
     },
+    async prepareHold(n, oneAtATime) {
+      const q = new RedisJobQueue(client, {
+        prefix: name,
+        visibilityTimeoutSeconds: HOLD_MS / 1000,
+      });
+      holders.push(q);
+      return async () => {
+        const jobs: Awaited<ReturnType<typeof q.reserveMany>> = [];
+        while (jobs.length < n) {
+          const got: typeof jobs = oneAtATime
+            ? [await q.reserveNext()].filter((j) => j !== null)
+            : await q.reserveMany(Math.min(1000, n - jobs.length));
+          if (got.length === 0) throw new Error(`svc-jobs: ${jobs.length} of ${n} jobs reserved`);
+          jobs.push(...got);
+        }
+        return jobs.map((job) => ({ ack: () => q.ack(job) }));
+      };
+    },
     async remaining() {
       const s = await queue.stats();
       return s.ready + s.delayed + s.processing;
     },
     async close() {
       await runner?.stop({ graceSeconds: 5 });
+      for (const h of holders) await h.close();
       await queue.close();
       client.disconnect();
     },
@@ -93,6 +130,7 @@ async function openBullmq(target: Target, name: string): Promise<LibAdapter> {
   const prefix = target.cluster ? `{${name}}` : "bull";
   const queue = new BullQueue(name, { connection, prefix });
   let worker: BullWorkerType | undefined;
+  const holders: BullWorkerType[] = [];
   const removal = { removeOnComplete: true, removeOnFail: true };
   return {
     async enqueueOne(payload) {
@@ -109,12 +147,45 @@ async function openBullmq(target: Target, name: string): Promise<LibAdapter> {
       worker.on("completed", (job) => onDone(job.data as Payload));
       worker.on("error", () => {});
     },
+    async prepareHold(n, oneAtATime) {
+      // The documented manual processing: a Worker without a processor, getNextJob(token)
+      // to reserve (it takes the job's lock), job.moveToCompleted(result, token, false).
+      const w = new BullWorker(name, null, {
+        connection,
+        prefix,
+        autorun: false,
+        lockDuration: HOLD_MS,
+      });
+      holders.push(w);
+      w.on("error", () => {});
+      await w.waitUntilReady();
+      const token = "bench";
+      return async () => {
+        const jobs: Awaited<ReturnType<typeof w.getNextJob>>[] = [];
+        // Untimed set-up: 20 calls at a time (ioredis keeps them in order on one connection).
+        const parallel = oneAtATime ? 1 : 20;
+        while (jobs.length < n) {
+          const k = Math.min(parallel, n - jobs.length);
+          const got = await Promise.all(
+            Array.from({ length: k }, () => w.getNextJob(token, { block: false })),
+          );
+          if (got.some((j) => !j)) throw new Error(`bullmq: ${jobs.length} of ${n} jobs reserved`);
+          jobs.push(...got);
+        }
+        return jobs.map((job) => ({
+          ack: async () => {
+            await job.moveToCompleted("ok", token, false);
+          },
+        }));
+      };
+    },
     async remaining() {
       const c = await queue.getJobCounts("wait", "active", "delayed", "prioritized");
       return Object.values(c).reduce((a, b) => a + b, 0);
     },
     async close() {
       await worker?.close();
+      for (const h of holders) await h.close(true);
       await queue.close();
       if (connection instanceof Cluster) connection.disconnect();
     },
@@ -128,6 +199,7 @@ async function openBee(target: Target, name: string): Promise<LibAdapter> {
   // A producer-only queue does not subscribe to job events (it does not wait for results).
   const producer = new BeeQueue<Payload>(name, { redis, isWorker: false, getEvents: false });
   let worker: BeeQueueType<Payload> | undefined;
+  const holders: BeeQueueType<Payload>[] = [];
   return {
     async enqueueOne(payload) {
       await producer.createJob(payload).save();
@@ -145,12 +217,58 @@ async function openBee(target: Target, name: string): Promise<LibAdapter> {
       });
       await worker.ready();
     },
+    async prepareHold(n, oneAtATime) {
+      // Bee-Queue has no reserve call: a worker reserves only inside process(concurrency,
+      // handler), one job at a time (BRPOPLPUSH waiting -> active, then HGET of the job),
+      // and completes a job when its handler's promise settles. process(n) with handlers
+      // that return a promise resolved later holds n jobs in flight and completes them in
+      // any order. Its reserves are always one at a time, so `oneAtATime` changes nothing.
+      void oneAtATime;
+      const w = new BeeQueue<Payload>(name, {
+        redis,
+        removeOnSuccess: true,
+        getEvents: false,
+        stallInterval: HOLD_MS,
+      });
+      holders.push(w);
+      w.on("error", () => {});
+      await w.ready();
+      const done = new Map<string, () => void>();
+      w.on("succeeded", (job) => done.get(job.id)?.());
+      return async () => {
+        const held: Held[] = [];
+        let all!: () => void;
+        const reserved = new Promise<void>((resolve) => {
+          all = resolve;
+        });
+        w.process(n, (job) => {
+          const finished = new Promise<void>((resolve) => {
+            held.push({
+              ack: () =>
+                new Promise<void>((acked) => {
+                  done.set(job.id, () => {
+                    done.delete(job.id);
+                    acked();
+                  });
+                  resolve();
+                }),
+            });
+          });
+          if (held.length === n) all();
+          return finished;
+        });
+        await reserved;
+        return held;
+      };
+    },
     async remaining() {
       const h = await producer.checkHealth();
       return h.waiting + h.active + h.delayed;
     },
     async close() {
       await worker?.close(5000);
+      // Jobs still held stay in flight: do not wait for them.
+      for (const h of holders) await h.close(1).catch(() => {});
       await producer.close(5000);
     },
   };

@@ -35,6 +35,30 @@ const HEAD = [
   "svc-jobs / Bee-Queue",
 ];
 
+const GROUP_TITLES: Record<string, string> = {
+  inflight: "Layout v2: acks with N jobs in flight (N reserved, then 2,000 awaited acks)",
+  backlog:
+    "Layout v2: reserve, one job at a time (awaited), behind a large backlog vs an empty-ish one",
+};
+
+function groupTitle(results: Results, group: string): string {
+  const l = results.layout;
+  if (!l) return GROUP_TITLES[group] ?? group;
+  if (group === "inflight")
+    return `Layout v2: acks with N jobs in flight (N reserved, then ${l.inflightAcks.toLocaleString("en-US")} awaited acks)`;
+  if (group === "backlog")
+    return `Layout v2: ${l.backlogReserves.toLocaleString("en-US")} reserves, one job at a time (awaited), behind a ${l.backlog.toLocaleString("en-US")}-job backlog vs an empty-ish one`;
+  return group;
+}
+
+function groups(results: Results): string[] {
+  return [...new Set(results.figures.flatMap((f) => (f.group ? [f.group] : [])))];
+}
+
+function only(results: Results, group: string | undefined): Results {
+  return { ...results, figures: results.figures.filter((f) => f.group === group) };
+}
+
 function rows(results: Results): string[][] {
   return results.figures.map((row) => {
     const label =
@@ -52,26 +76,60 @@ function rows(results: Results): string[][] {
   });
 }
 
-/** The results as a plain-text table for the terminal. */
+/** The results as plain-text tables for the terminal: the main one, then one per group. */
 export function renderTable(results: Results): string {
+  const parts: string[] = [];
+  const main = only(results, undefined);
+  if (main.figures.length > 0) parts.push(renderOneTable(main, true));
+  for (const g of groups(results)) {
+    parts.push(`${groupTitle(results, g)}\n${renderOneTable(only(results, g), false)}`);
+  }
+  return parts.join("\n\n");
+}
+
+function renderOneTable(results: Results, withN: boolean): string {
   const all = [HEAD, ...rows(results)];
   const widths = HEAD.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ");
   return [
-    `N = ${results.n.toLocaleString("en-US")} jobs, median of ${results.runs} run(s)${results.smoke ? " (SMOKE: figures mean nothing)" : ""}`,
+    `${withN ? `N = ${results.n.toLocaleString("en-US")} jobs, ` : ""}median of ${results.runs} run(s)${results.smoke ? " (SMOKE: figures mean nothing)" : ""}`,
     line(HEAD),
     widths.map((w) => "-".repeat(w)).join("-|-"),
     ...all.slice(1).map(line),
   ].join("\n");
 }
 
-/** BENCHMARKS.md: machine, versions, the table, how to rerun. */
-export function renderMarkdown(results: Results): string {
-  const table = [
+function markdownTable(results: Results): string {
+  return [
     `| ${HEAD.join(" | ")} |`,
     `|${HEAD.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
     ...rows(results).map((r) => `| ${r.join(" | ")} |`),
   ].join("\n");
+}
+
+/**
+ * The dated "## Layout v2..." sections of the current BENCHMARKS.md (written by hand from a
+ * `--only inflight,backlog` run): a full run keeps them at the end instead of dropping them.
+ */
+function keptSections(previous: string): string {
+  const kept: string[] = [];
+  let current: string[] | undefined;
+  for (const line of previous.split("\n")) {
+    if (line.startsWith("## ")) {
+      if (current) kept.push(current.join("\n").trimEnd());
+      current = line.startsWith("## Layout v2") ? [line] : undefined;
+    } else if (current) current.push(line);
+  }
+  if (current) kept.push(current.join("\n").trimEnd());
+  return kept.length > 0 ? `\n${kept.join("\n\n")}\n` : "";
+}
+
+/** BENCHMARKS.md: machine, versions, the tables, how to rerun, and the kept dated sections. */
+export function renderMarkdown(results: Results, previous = ""): string {
+  const table = markdownTable(only(results, undefined));
+  const groupTables = groups(results)
+    .map((g) => `\n### ${groupTitle(results, g)}\n\n${markdownTable(only(results, g))}\n`)
+    .join("");
   const machine = Object.entries(results.machine)
     .map(([k, v]) => `- ${k}: ${v}`)
     .join("\n");
@@ -104,7 +162,7 @@ lower is better. Targets (issue 8) are shown next to the ratio they apply to.
 ## Results (N = ${results.n.toLocaleString("en-US")})
 
 ${table}
-
+${groupTables}
 Figure notes:
 ${notes}
 - process-c1 / process-c50 / scaling: N jobs are enqueued first (bulk, untimed, in a
@@ -131,7 +189,7 @@ within one run, and treat differences under 15-20% as noise.
 
 \`\`\`sh
 pnpm install
-pnpm bench                       # about 10 minutes; writes bench/results/latest.json and this file
+pnpm bench                       # about 25 minutes; writes bench/results/latest.json and this file
 pnpm bench --smoke               # tiny N, one run: checks every scenario works (CI)
 pnpm bench --only process-c50,latency --runs 5 --no-write
 \`\`\`
@@ -139,5 +197,5 @@ pnpm bench --only process-c50,latency --runs 5 --no-write
 Needs \`redis-server\` on the PATH (it starts its own on a free loopback port, and a
 3-master cluster for the cluster row). With \`taskset\` available, Redis is pinned to
 CPU 0 and the measured Node process to CPU 1.
-`;
+${keptSections(previous)}`;
 }

@@ -4,7 +4,7 @@
  * alternate, the database is flushed between measurements, and each figure is the median
  * of several runs.
  *
- *   pnpm bench                 full run (about 10 minutes), writes results + BENCHMARKS.md
+ *   pnpm bench                 full run (about 25 minutes), writes results + BENCHMARKS.md
  *   pnpm bench --smoke         tiny N, one run (CI: checks that every scenario still works)
  *   pnpm bench --runs 5 --n 50000 --only process-c50,latency --no-write
  */
@@ -39,6 +39,11 @@ const N = Number(option("n") ?? (smoke ? 300 : 20_000));
 /** Pickup latency: jobs sent at `LATENCY_RATE`/s (3,000 = 6 s per run). */
 const LATENCY_N = smoke ? 100 : 3_000;
 const LATENCY_RATE = 500;
+/** Layout v2 figures: acks with N jobs in flight, and reserves behind a large backlog. */
+const INFLIGHT_SIZES = smoke ? [20, 50, 100] : [1_000, 10_000, 50_000];
+const INFLIGHT_ACKS = smoke ? 20 : 2_000;
+const BACKLOG = smoke ? 1_000 : 1_000_000;
+const BACKLOG_RESERVES = smoke ? 50 : 2_000;
 const only = option("only")?.split(",");
 const write = !smoke && !flag("no-write") && !option("only") && !option("libs");
 const libsWanted = (option("libs")?.split(",") as LibName[] | undefined) ?? [...LIBS];
@@ -176,6 +181,8 @@ export interface Figure {
   /** Target ratios svc-jobs / peer; for "lower" figures the ratio must stay at or under it. */
   targets?: Partial<Record<LibName | "rtt", number>>;
   note?: string;
+  /** Figures with a group get their own table (`--only <group>` selects them all). */
+  group?: "inflight" | "backlog";
 }
 
 export interface Results {
@@ -183,6 +190,8 @@ export interface Results {
   smoke: boolean;
   n: number;
   runs: number;
+  /** The layout v2 figures' sizes: acks timed per in-flight figure, backlog, reserves timed. */
+  layout?: { inflightAcks: number; backlog: number; backlogReserves: number };
   machine: Record<string, string | number>;
   versions: Record<string, string>;
   figures: (Figure & {
@@ -203,8 +212,14 @@ type Measure = (lib: LibName, env: Env) => Promise<Record<string, number>>;
 
 const Q = "bench";
 
-async function fill(lib: LibName, target: Target, queue: string, n: number): Promise<void> {
-  await runChild({ kind: "fill", lib, target, queue, n });
+async function fill(
+  lib: LibName,
+  target: Target,
+  queue: string,
+  n: number,
+  parallel?: number,
+): Promise<void> {
+  await runChild({ kind: "fill", lib, target, queue, n, ...(parallel ? { parallel } : {}) });
 }
 
 const measures: Record<string, Measure> = {
@@ -246,6 +261,34 @@ const measures: Record<string, Measure> = {
     return { bytesPerJob: (after - before) / N };
   },
 };
+
+const ORDERS = ["oldest", "random"] as const;
+for (const n of INFLIGHT_SIZES) {
+  for (const order of ORDERS) {
+    measures[`inflight-${n}-${order}`] = async (lib, env) => {
+      await fill(lib, env.target, Q, n, 4);
+      return runChild({
+        kind: "inflight",
+        lib,
+        target: env.target,
+        queue: Q,
+        n,
+        acks: INFLIGHT_ACKS,
+        order,
+      });
+    };
+  }
+}
+for (const [id, backlog] of [
+  ["backlog-full", BACKLOG],
+  ["backlog-empty", 0],
+] as const) {
+  measures[id] = async (lib, env) => {
+    // The fastest bulk API each library has, 4 batches of 1,000 at a time (untimed).
+    await fill(lib, env.target, Q, backlog + BACKLOG_RESERVES + 1, 4);
+    return runChild({ kind: "reserve", lib, target: env.target, queue: Q, n: BACKLOG_RESERVES });
+  };
+}
 
 for (const k of [2, 4]) {
   measures[`scale-${k}`] = async (lib, env) => {
@@ -420,6 +463,38 @@ const FIGURES: (Figure & { measure: string; pick: string })[] = [
     measure: "queues3-cluster",
     pick: "jobsPerSec",
   },
+  ...INFLIGHT_SIZES.flatMap((n) =>
+    ORDERS.map((order) => ({
+      id: `inflight-${n}-${order}`,
+      label: `acks/s, ${n.toLocaleString("en-US")} jobs in flight, ${order === "oldest" ? "oldest first" : "random order"}`,
+      unit: "acks/s",
+      better: "higher" as const,
+      libs: [...LIBS],
+      measure: `inflight-${n}-${order}`,
+      pick: "acksPerSec",
+      group: "inflight" as const,
+    })),
+  ),
+  {
+    id: "backlog-full",
+    label: `reserves/s, one at a time, ${BACKLOG.toLocaleString("en-US")}-job backlog`,
+    unit: "reserves/s",
+    better: "higher",
+    libs: [...LIBS],
+    measure: "backlog-full",
+    pick: "reservesPerSec",
+    group: "backlog",
+  },
+  {
+    id: "backlog-empty",
+    label: `reserves/s, one at a time, empty-ish backlog (${BACKLOG_RESERVES.toLocaleString("en-US")} jobs)`,
+    unit: "reserves/s",
+    better: "higher",
+    libs: [...LIBS],
+    measure: "backlog-empty",
+    pick: "reservesPerSec",
+    group: "backlog",
+  },
 ];
 
 // ---- main ---------------------------------------------------------------------
@@ -468,6 +543,11 @@ async function main(): Promise<void> {
     smoke,
     n: N,
     runs,
+    layout: {
+      inflightAcks: INFLIGHT_ACKS,
+      backlog: BACKLOG,
+      backlogReserves: BACKLOG_RESERVES,
+    },
     machine: {
       cpus,
       cpuModel: os.cpus()[0]?.model ?? "?",
@@ -489,7 +569,14 @@ async function main(): Promise<void> {
 
   const measured = new Map<string, Map<LibName | "rtt", Record<string, number>[]>>();
   const wantedMeasures = [...new Set(FIGURES.map((f) => f.measure))].filter(
-    (m) => !only || only.includes(m) || FIGURES.some((f) => f.measure === m && only.includes(f.id)),
+    (m) =>
+      !only ||
+      only.includes(m) ||
+      FIGURES.some(
+        (f) =>
+          f.measure === m &&
+          (only.includes(f.id) || (f.group !== undefined && only.includes(f.group))),
+      ),
   );
   const t0 = Date.now();
   for (const m of wantedMeasures) {
@@ -548,7 +635,12 @@ async function main(): Promise<void> {
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\nresults: ${file}\n`);
   if (write) {
-    writeFileSync(join(repoRoot, "BENCHMARKS.md"), renderMarkdown(results));
+    const file = join(repoRoot, "BENCHMARKS.md");
+    let previous = "";
+    try {
+      previous = readFileSync(file, "utf8");
+    } catch {}
+    writeFileSync(file, renderMarkdown(results, previous));
     process.stdout.write(`report: ${join(repoRoot, "BENCHMARKS.md")}\n`);
   }
 }

@@ -10,7 +10,15 @@ import { type LibName, openLib, type Payload, type Target } from "./libs.js";
 import { percentile } from "./stats.js";
 
 export interface ScenarioSpec {
-  kind: "rtt" | "enqueue-one" | "enqueue-bulk" | "fill" | "work" | "latency";
+  kind:
+    | "rtt"
+    | "enqueue-one"
+    | "enqueue-bulk"
+    | "fill"
+    | "work"
+    | "latency"
+    | "inflight"
+    | "reserve";
   lib: LibName;
   target: Target;
   queue: string;
@@ -18,6 +26,11 @@ export interface ScenarioSpec {
   concurrency?: number;
   /** Jobs per second the latency producer sends. */
   rate?: number;
+  /** fill: bulk calls in flight at once (default 1). */
+  parallel?: number;
+  /** inflight: acks timed, and the order jobs are completed in. */
+  acks?: number;
+  order?: "oldest" | "random";
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -70,11 +83,18 @@ async function main(spec: ScenarioSpec): Promise<void> {
       case "fill": {
         if (spec.kind === "enqueue-bulk") await lib.enqueueOne(payload(-1));
         const t0 = now();
-        for (let i = 0; i < spec.n; i += BULK) {
-          const batch: Payload[] = [];
-          for (let j = i; j < Math.min(spec.n, i + BULK); j++) batch.push(payload(j));
-          await lib.enqueueBulk(batch);
-        }
+        const parallel = spec.parallel ?? 1;
+        let next = 0;
+        const filler = async () => {
+          while (next < spec.n) {
+            const i = next;
+            next += BULK;
+            const batch: Payload[] = [];
+            for (let j = i; j < Math.min(spec.n, i + BULK); j++) batch.push(payload(j));
+            await lib.enqueueBulk(batch);
+          }
+        };
+        await Promise.all(Array.from({ length: parallel }, filler));
         const ms = now() - t0;
         out({ jobsPerSec: (spec.n / ms) * 1000, ms });
         break;
@@ -113,6 +133,41 @@ async function main(spec: ScenarioSpec): Promise<void> {
         clearInterval(sampler);
         peakRss = Math.max(peakRss, process.memoryUsage.rss());
         out({ start, lastDone, processed, peakRssMb: peakRss / 1024 / 1024 });
+        break;
+      }
+      case "inflight": {
+        // N jobs in flight (reserved untimed, the fastest way each library has), then
+        // `acks` awaited acks, oldest first or in random order.
+        const reserve = await lib.prepareHold(spec.n, false);
+        const held = await reserve();
+        const acks = Math.min(spec.acks ?? 2000, held.length);
+        let picked = held.slice(0, acks);
+        if (spec.order === "random") {
+          const copy = held.slice();
+          for (let i = copy.length - 1; i > 0; i--) {
+            const j = Math.floor(Math.random() * (i + 1));
+            [copy[i], copy[j]] = [
+              copy[j] as (typeof copy)[number],
+              copy[i] as (typeof copy)[number],
+            ];
+          }
+          picked = copy.slice(0, acks);
+        }
+        const t0 = now();
+        for (const job of picked) await job.ack();
+        const ms = now() - t0;
+        out({ acksPerSec: (acks / ms) * 1000, ms, inFlight: held.length });
+        break;
+      }
+      case "reserve": {
+        // One job reserved first (untimed: connects, loads scripts), then `n` reserves, one
+        // awaited call at a time, held in flight.
+        await (await lib.prepareHold(1, true))();
+        const reserve = await lib.prepareHold(spec.n, true);
+        const t0 = now();
+        const held = await reserve();
+        const ms = now() - t0;
+        out({ reservesPerSec: (held.length / ms) * 1000, ms });
         break;
       }
       case "latency": {
