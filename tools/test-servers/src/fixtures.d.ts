@@ -65,3 +65,21 @@ export function clusterFixture<C extends ClosableClient>(
 export interface ClusterFixture<C> extends Fixture<C> {
   readonly nodes: { host: string; port: number }[];
 }
+
+/** The error `call` throws or rejects with; fails the test when it does not throw. */
+export function thrown(call: () => unknown): Promise<unknown>;
+
+/**
+ * Asserts that `call` refuses an unknown option the project's way: an error of
+ * `errorClass` whose message names the unknown key, suggests `meant` and lists `known`,
+ * with `field` (a string, or a RegExp) when the error class carries one.
+ */
+export function expectUnknownOptionRefused(
+  call: () => unknown,
+  expected: {
+    errorClass: abstract new (...args: never[]) => Error;
+    field?: string | RegExp;
+    meant: string;
+    known: string;
+  },
+): Promise<Error>;

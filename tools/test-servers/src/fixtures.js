@@ -1,7 +1,7 @@
 // One Redis fixture for the test files: call it at the top of a file or inside a
 // describe; it registers its own beforeAll/afterAll there. Vitest-only, so kept out of
 // index.js (the root test script imports that before anything is installed for tests).
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { uniquePrefix, useRedis, useRedisCluster } from "./index.js";
 
 /** SCAN MATCH pattern for every key that contains `prefix` (`{prefix}:x` on a cluster too). */
@@ -128,4 +128,35 @@ export function clusterFixture(Cluster, clientOptions) {
     prefix: f.prefix,
     deletePrefixes: f.deletePrefixes,
   };
+}
+
+/** The error `call` throws or rejects with; fails the test when it does not throw. */
+export async function thrown(call) {
+  try {
+    await call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected the call to throw");
+}
+
+/**
+ * Asserts that `call` refuses an unknown option the project's way: an error of
+ * `errorClass` whose message names the unknown key, suggests `meant` and lists `known`,
+ * with `field` (a string, or a RegExp) when the error class carries one.
+ */
+export async function expectUnknownOptionRefused(call, { errorClass, field, meant, known }) {
+  const error = await thrown(call);
+  expect(error).toBeInstanceOf(errorClass);
+  const { message } = error;
+  expect(message).toMatch(/has an unknown [^"]*"/);
+  expect(message).toContain(meant);
+  expect(message).toContain(known);
+  if (typeof field === "string") {
+    expect(error.field).toBe(field);
+    expect(message).toContain(JSON.stringify(field.split(".").at(-1)));
+  } else if (field instanceof RegExp && "field" in error) {
+    expect(error.field).toMatch(field);
+  }
+  return error;
 }
