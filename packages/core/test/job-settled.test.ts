@@ -7,16 +7,7 @@ import {
   WorkerRunner,
 } from "@svc-jobs/core";
 import { describe, expect, it } from "vitest";
-
-const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await tick(5);
-  }
-}
+import { tick, until } from "./helpers/wait.js";
 
 /** A handler with its own onJobSettled, as a JobRegistry's asHandler() has. */
 function hookedHandler(

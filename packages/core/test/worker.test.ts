@@ -9,16 +9,7 @@ import {
   WorkerStoppedError,
 } from "@svc-jobs/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
-
-const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await tick(5);
-  }
-}
+import { tick, until } from "./helpers/wait.js";
 
 afterEach(() => {
   vi.unstubAllEnvs();
