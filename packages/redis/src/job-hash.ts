@@ -11,15 +11,14 @@ import { createJob, type PreparedEnqueue } from "@svc-jobs/core/backend";
  * boundary, a flat list of field/value pairs like an `HGETALL` reply. A later pair of the
  * same field wins, as in one `HSET`. Every field is a string (layout version 2, as svc-infra
  * writes them): `available_at` ISO-8601 UTC, `payload` JSON, `attempts`, `max_attempts` and
- * `backoff_seconds` integers, `last_error` absent until the first failure.
+ * `backoff_seconds` integers, `last_error` absent until the first failure. `attempts`,
+ * `max_attempts` and `backoff_seconds` may be absent, meaning 0, 5 and 60 as svc-infra reads
+ * them: a new job's hash leaves out those at their default.
  */
 export type JobFields = readonly unknown[];
 
 /** Not a hash field: the enqueue script writes a job's dedupe key to `{prefix}:dedupe:<key>`. */
 const DEDUPE_KEY = "dedupe_key";
-
-const MAX_ATTEMPTS_TEXT = String(DEFAULT_MAX_ATTEMPTS);
-const BACKOFF_TEXT = String(Math.ceil(DEFAULT_BACKOFF_SECONDS));
 
 /** Not a hash field: the delayed set's score (epoch seconds) of a delayed job. */
 const DUE = "due";
@@ -40,9 +39,17 @@ export const EXACT_BACKOFF_FIELD = "svc_jobs_backoff_seconds";
 export function isoUtc(ms: number): string {
   const micros = Math.round(ms * 1000);
   const seconds = Math.floor(micros / 1_000_000);
+  // The date and time to the second change once a second: formatted once (Date and
+  // toISOString are most of the cost of an enqueue's JavaScript otherwise).
+  if (seconds !== isoCache.seconds) {
+    isoCache.seconds = seconds;
+    isoCache.prefix = new Date(seconds * 1000).toISOString().slice(0, 19);
+  }
   const fraction = String(micros - seconds * 1_000_000).padStart(6, "0");
-  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${fraction}+00:00`;
+  return `${isoCache.prefix}.${fraction}+00:00`;
 }
+
+const isoCache = { seconds: Number.NaN, prefix: "" };
 
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2}(?::?\d{2}(?:\.\d+)?)?)?$/i;
@@ -85,21 +92,8 @@ export function parseAvailableAt(text: unknown): number {
  * (a test checks that it equals what the hash holds). Adding a field to the hash is a line there and here, one
  * in `OPTIONAL_COLUMNS` when an enqueue sets it, and one in {@link jobFromHash}.
  */
-export function newJobDefaults(now: number): string[] {
-  return [
-    "name",
-    "",
-    "payload",
-    "",
-    "available_at",
-    isoUtc(now),
-    "attempts",
-    "0",
-    "max_attempts",
-    MAX_ATTEMPTS_TEXT,
-    "backoff_seconds",
-    BACKOFF_TEXT,
-  ];
+export function newJobDefaults(nowIso: string): string[] {
+  return ["name", "", "payload", "", "available_at", nowIso];
 }
 
 /**
@@ -229,7 +223,7 @@ export function jobFromHash(...lists: JobFields[]): Job {
     backoffSeconds: Number(
       typeof exactBackoff === "string" && exactBackoff !== ""
         ? exactBackoff
-        : (backoffSeconds ?? 0),
+        : (backoffSeconds ?? DEFAULT_BACKOFF_SECONDS),
     ),
     lastError: typeof lastError === "string" && lastError !== "" ? lastError : null,
   });

@@ -2,8 +2,6 @@ import { randomUUID } from "node:crypto";
 import {
   BackendError,
   DEDUPE_TTL_SECONDS,
-  DEFAULT_BACKOFF_SECONDS,
-  DEFAULT_MAX_ATTEMPTS,
   type QueueStats,
   type RetryStrategy,
 } from "@svc-jobs/core";
@@ -36,8 +34,6 @@ const [EXPIRED_PRE, EXPIRED_POST] = (() => {
 })();
 
 const DEDUPE_TTL_MS_TEXT = String(DEDUPE_TTL_SECONDS * 1000);
-const MAX_ATTEMPTS_TEXT = String(DEFAULT_MAX_ATTEMPTS);
-const BACKOFF_TEXT = String(Math.ceil(DEFAULT_BACKOFF_SECONDS));
 
 /** Epoch ms (the queue's clock) as the epoch seconds the scripts and scores use (layout 2). */
 function sec(ms: number): string {
@@ -107,19 +103,18 @@ export class QueueScripts {
 
   /**
    * enqueue-4.lua: adds the jobs of `table` in order, each its own values over the
-   * defaults. Resolves to one entry per job.
+   * defaults. `nowIso` is `isoUtc(now)`, the default `available_at`. Resolves to one entry
+   * per job.
    */
-  async enqueue(now: number, table: NewJobTable): Promise<EnqueueResult[]> {
+  async enqueue(now: number, nowIso: string, table: NewJobTable): Promise<EnqueueResult[]> {
     const { columns, rows } = table;
     const args = [
       ...this.#enqueue,
       sec(now),
-      isoUtc(now),
+      nowIso,
       this.#tokenTtlMs > 0 ? randomUUID() : "",
       this.#tokenTtlText,
       DEDUPE_TTL_MS_TEXT,
-      MAX_ATTEMPTS_TEXT,
-      BACKOFF_TEXT,
       String(columns.length),
       ...columns,
     ];

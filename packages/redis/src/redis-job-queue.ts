@@ -17,6 +17,7 @@ import {
   type ReserveOptions,
 } from "@svc-jobs/core";
 import {
+  createJob,
   DLQ_LIST_OPTIONS,
   jobIdOf,
   type PreparedEnqueue,
@@ -29,7 +30,7 @@ import {
   validateSeconds,
 } from "@svc-jobs/core/backend";
 import { assertIoredisClient } from "./assert-ioredis-client.js";
-import { jobFromHash, newJobDefaults, newJobFields, newJobTable } from "./job-hash.js";
+import { isoUtc, jobFromHash, newJobDefaults, newJobFields, newJobTable } from "./job-hash.js";
 import { queueKeys } from "./queue-keys.js";
 import { QueueScripts } from "./queue-scripts.js";
 import type { DefinesCommands } from "./scripts.js";
@@ -351,18 +352,25 @@ export class RedisJobQueue implements JobQueue {
 
   async #insert(prepared: PreparedEnqueue[]): Promise<Job[]> {
     const now = this.#clock.now();
-    const defaults = newJobDefaults(now);
+    const nowIso = isoUtc(now);
     const table = newJobTable(prepared, now);
-    const results = await this.#call("enqueue", () => this.#scripts.enqueue(now, table));
-    // A new job is what the script wrote (the defaults, then the job's own fields); a
-    // dedupe hit is the hash it read back, over what this call sent.
-    return results.map((result, i) =>
-      jobFromHash(
-        defaults,
-        newJobFields(table, i),
-        typeof result === "string" ? ["id", result] : result,
-      ),
-    );
+    const results = await this.#call("enqueue", () => this.#scripts.enqueue(now, nowIso, table));
+    // A new job is what the script wrote: what this call sent, over a new job's defaults.
+    // A dedupe hit is the hash the script read back, over what this call sent.
+    return results.map((result, i) => {
+      const p = prepared[i] as PreparedEnqueue;
+      if (typeof result === "string") {
+        return createJob({
+          id: result,
+          name: p.name,
+          payload: JSON.parse(p.payloadJson),
+          availableAt: now + p.delaySeconds * 1000,
+          maxAttempts: p.maxAttempts,
+          backoffSeconds: p.backoffSeconds,
+        });
+      }
+      return jobFromHash(newJobDefaults(nowIso), newJobFields(table, i), result);
+    });
   }
 
   async #reserve(count: number): Promise<{ jobs: Job[]; nextDue: number | null }> {

@@ -176,13 +176,21 @@ describe("connection faults", () => {
       const job = await queue.enqueue("once", { n: 1 });
       await dropped;
       const ready = await direct.llen(`${prefix}:ready`);
+      // The script's general path (a delayed job with options) keeps its token as well.
+      const droppedToo = proxy.dropReplyTo(`${prefix}:seq`);
+      const later = await queue.enqueue("later", { n: 2 }, { delaySeconds: 60, maxAttempts: 2 });
+      await droppedToo;
+      const delayed = await direct.zcard(`${prefix}:delayed`);
       if (tokens) {
         expect(job.id).toBe("1");
         expect(ready).toBe(1);
-        expect(await direct.get(`${prefix}:seq`)).toBe("1");
+        expect(later.id).toBe("2");
+        expect(delayed).toBe(1);
+        expect(await direct.get(`${prefix}:seq`)).toBe("2");
       } else {
         // Without the token the resend really does create a second job: the test can fail.
         expect(ready).toBe(2);
+        expect(delayed).toBe(2);
       }
     }
   });

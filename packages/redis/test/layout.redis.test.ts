@@ -54,9 +54,9 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
       name: "send_email",
       payload: '{"to":"a@example.com"}',
       available_at: "2030-01-01T00:00:00.000000+00:00",
+      // attempts, max_attempts and backoff_seconds at svc-infra's defaults (0, 5, 60) are
+      // left out of a new job's hash; svc-infra reads them with those defaults.
       attempts: "1",
-      max_attempts: "5",
-      backoff_seconds: "60",
       svc_jobs_reserved: "1",
     });
     expect(await redis.client.hgetall(`${p}:job:3`)).toEqual({
@@ -64,10 +64,10 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
       name: "dies",
       payload: '{"n":1}',
       available_at: "2030-01-01T00:00:00.000000+00:00",
-      attempts: "1",
       max_attempts: "1",
       backoff_seconds: "3",
       svc_jobs_backoff_seconds: "2.5",
+      attempts: "1",
       last_error: "smtp down",
     });
     expect(await redis.client.hget(`${p}:job:2`, "available_at")).toBe(
@@ -86,7 +86,7 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
     expect(await redis.client.keys(`${p}:job:*`)).toHaveLength(3);
   });
 
-  it("writes every job hash with the same fields in the same order, whatever its options", async () => {
+  it("writes svc-infra's fields in svc-infra's order, leaving out those at svc-infra's defaults", async () => {
     const clock = new ManualClock(Date.UTC(2030, 0, 1));
     const p = redis.prefix("order");
     const queue = new RedisJobQueue(redis.client, { prefix: p, clock });
@@ -99,23 +99,21 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
     const [many] = await queue.enqueueMany([
       { name: "many", payload: {}, opts: { maxAttempts: 9 } },
     ]);
-    // svc-infra's fields in svc-infra's order; no last_error until a failure.
-    const order = [
-      "id",
-      "name",
-      "payload",
-      "available_at",
-      "attempts",
+    // svc-infra's fields in svc-infra's order; no last_error until a failure; attempts,
+    // max_attempts and backoff_seconds only when not svc-infra's defaults (0, 5, 60), which
+    // is how svc-infra reads an absent field. redis-cli hgetall lists the fields in the
+    // order they were first written.
+    const order = ["id", "name", "payload", "available_at"];
+    expect(Object.keys(await redis.client.hgetall(`${p}:job:${plain.id}`))).toEqual(order);
+    expect(Object.keys(await redis.client.hgetall(`${p}:job:${many!.id}`))).toEqual([
+      ...order,
       "max_attempts",
-      "backoff_seconds",
-    ];
-    for (const job of [plain, many!]) {
-      // redis-cli hgetall lists the fields in the order they were first written.
-      expect(Object.keys(await redis.client.hgetall(`${p}:job:${job.id}`))).toEqual(order);
-    }
+    ]);
     // A fractional backoff: the integer svc-infra reads (rounded up), the exact value beside.
     expect(Object.keys(await redis.client.hgetall(`${p}:job:${full.id}`))).toEqual([
       ...order,
+      "max_attempts",
+      "backoff_seconds",
       "svc_jobs_backoff_seconds",
     ]);
     expect(await redis.client.hgetall(`${p}:job:${full.id}`)).toEqual({
@@ -123,7 +121,6 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
       name: "full",
       payload: '{"b":[1,"x"]}',
       available_at: "2030-01-01T00:00:01.500000+00:00",
-      attempts: "0",
       max_attempts: "2",
       backoff_seconds: "1",
       svc_jobs_backoff_seconds: "0.25",
@@ -154,8 +151,6 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
         "",
         "0",
         "1000",
-        "5",
-        "60",
         String(columns.length),
         ...columns,
         ...rows.flat(),
@@ -172,9 +167,6 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
       name: "x",
       payload: "{}",
       available_at: "1970-01-01T00:16:40.000000+00:00",
-      attempts: "0",
-      max_attempts: "5",
-      backoff_seconds: "60",
     };
     expect(await redis.client.hgetall(`${p}:job:1`)).toEqual(hash);
     expect(await redis.client.hgetall(`${p}:job:2`)).toEqual({
@@ -198,9 +190,10 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
         name: h.name,
         payload: JSON.parse(h.payload!),
         availableAt: new Date(h.available_at!),
-        attempts: Number(h.attempts),
-        maxAttempts: Number(h.max_attempts),
-        backoffSeconds: Number(h.svc_jobs_backoff_seconds ?? h.backoff_seconds),
+        // Absent: svc-infra's defaults (0, 5, 60), as it reads them.
+        attempts: Number(h.attempts ?? 0),
+        maxAttempts: Number(h.max_attempts ?? 5),
+        backoffSeconds: Number(h.svc_jobs_backoff_seconds ?? h.backoff_seconds ?? 60),
         lastError: h.last_error ?? null,
       };
     };

@@ -14,16 +14,14 @@
     ARGV[4] resend token, '' for none: a resent call returns what the first one did
     ARGV[5] token time to live, ms
     ARGV[6] dedupe key time to live, ms (a key holds until now + this)
-    ARGV[7] default max_attempts
-    ARGV[8] default backoff_seconds (an integer: svc-infra reads it with int())
-    ARGV[9] c, then c names: the columns, the fields of a job hash (`hash` below, or
+    ARGV[7] c, then c names: the columns, the fields of a job hash (`hash` below, or
       svc_jobs_backoff_seconds) this call's jobs set (name and payload, usually nothing
       else), 'due' (not a field: the delayed set's score, epoch seconds) when some job is
       delayed, and 'dedupe_key' (not a field: the job's dedupe key) when some job has one.
       A name that is none of these is refused before anything is written.
     then per job (new jobs take consecutive ids): c values, one per column; '' keeps the
-      field's default (no dedupe key for dedupe_key; svc_jobs_backoff_seconds is written
-      only when given). A job with a due time waits in delayed until then, one without is
+      field's default (no dedupe key for dedupe_key; max_attempts, backoff_seconds and
+      svc_jobs_backoff_seconds are written only when given). A job with a due time waits in delayed until then, one without is
       ready now.
 
   Output:
@@ -33,38 +31,66 @@
       field/value array    a dedupe hit: the first job's hash as HGETALL gives it, or
                            { 'id', id, 'available_at', now } when it already completed
 ]]
+-- The fast path: one job with a name and a payload and nothing else, ready now (what a web
+-- request's enqueue usually is). The same writes as the general path below, before the
+-- shared helpers are even defined, so a call allocates next to nothing for Lua to collect:
+-- the id, the token, the hash, the ready list, one wake-up (wake() of the helpers inlined,
+-- with its WAKE_CAP of 16).
+if #ARGV == 11 and ARGV[7] == '2' and ARGV[8] == 'name' and ARGV[9] == 'payload' then
+  local id = string.format('%d', redis.call('INCR', KEYS[3]))
+  if ARGV[4] ~= '' then
+    local tokenKey = ARGV[1] .. ':token:' .. ARGV[4]
+    if not redis.call('SET', tokenKey, 'r:' .. id .. ':1', 'NX', 'PX', ARGV[5]) then
+      redis.call('DECR', KEYS[3])
+      local seen = redis.call('GET', tokenKey)
+      local sep = string.find(seen, ':', 3, true)
+      return { 'r', string.sub(seen, 3, sep - 1), string.sub(seen, sep + 1) }
+    end
+  end
+  redis.call('HSET', ARGV[1] .. ':job:' .. id, 'id', id, 'name', ARGV[10], 'payload', ARGV[11],
+    'available_at', ARGV[3])
+  redis.call('LPUSH', KEYS[1], id)
+  if redis.call('LPUSH', KEYS[4], '1') > 16 then redis.call('LTRIM', KEYS[4], 0, 15) end
+  return { 'r', id, '1' }
+end
+
 -- @include "common"
 
 local readyKey, delayedKey, seqKey, wakeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix, now, nowIso = ARGV[1], ARGV[2], ARGV[3]
 
--- A new job's hash, the HSET of every new job: its fields in the order they are written,
--- each with its default (job-hash.ts newJobDefaults() holds the same), as svc-infra writes
--- them (no last_error until a failure). A new field is a line here. slot[name] is the index
--- of a field's value, dflt[index] its default.
-local hash = { 'id', '', 'name', '', 'payload', '', 'available_at', nowIso, 'attempts', '0',
-  'max_attempts', ARGV[7], 'backoff_seconds', ARGV[8] }
+-- A new job's hash, the HSET of every new job: the fields every job has, in the order they
+-- are written (job-hash.ts newJobDefaults() holds the same), as svc-infra writes them (no
+-- last_error until a failure). The fields whose value is svc-infra's default when absent
+-- (attempts 0, max_attempts 5, backoff_seconds 60, which are svc-jobs's defaults too) are
+-- written only when a job sets another value: svc-infra reads them with those defaults, and
+-- leaving them out keeps a waiting job's hash small. slot[name] is the index of a field's
+-- value in `hash`, dflt[index] its default.
+local hash = { 'id', '', 'name', '', 'payload', '', 'available_at', nowIso }
 local slot, dflt = {}, {}
 for k = 3, #hash, 2 do
   slot[hash[k]] = k + 1
   dflt[k + 1] = hash[k + 1]
 end
 local nbase = #hash
+local OPTIONAL = { max_attempts = true, backoff_seconds = true, svc_jobs_backoff_seconds = true }
 
--- The columns: colSlot[c] is where column c goes in the hash (none for dedupe_key and due).
-local colAt = 9
+-- The columns: colSlot[c] is where column c goes in the hash (none for dedupe_key and due);
+-- optional[c] is the field name of an optional column, appended when a job gives a value.
+local colAt = 7
 local ncols = tonumber(ARGV[colAt])
 if ncols < 1 then return redis.error_reply('ERR enqueue: no columns') end
 local colSlot = {}
-local dedupeCol, dueCol, exactCol
+local optional = {}
+local dedupeCol, dueCol
 for c = 1, ncols do
   local name = ARGV[colAt + c]
   if name == 'dedupe_key' then
     dedupeCol = c
   elseif name == 'due' then
     dueCol = c
-  elseif name == 'svc_jobs_backoff_seconds' then
-    exactCol = c
+  elseif OPTIONAL[name] then
+    optional[#optional + 1] = c
   elseif slot[name] then
     colSlot[c] = slot[name]
   else
@@ -192,13 +218,16 @@ for i = 0, n - 1 do
       if s and ARGV[row + c] ~= '' then hash[s] = ARGV[row + c] end
     end
     hash[2] = id
-    if exactCol and ARGV[row + exactCol] ~= '' then
-      hash[nbase + 1] = 'svc_jobs_backoff_seconds'
-      hash[nbase + 2] = ARGV[row + exactCol]
+    local len = nbase
+    for _, c in ipairs(optional) do
+      local v = ARGV[row + c]
+      if v ~= '' then
+        hash[len + 1] = ARGV[colAt + c]
+        hash[len + 2] = v
+        len = len + 2
+      end
     end
-    redis.call('HSET', prefix .. ':job:' .. id, unpack(hash))
-    hash[nbase + 1] = nil
-    hash[nbase + 2] = nil
+    redis.call('HSET', prefix .. ':job:' .. id, unpack(hash, 1, len))
     -- Back to the defaults for the next job.
     for c = 1, ncols do
       local s = colSlot[c]

@@ -39,7 +39,7 @@ redis.call('HDEL', key, 'visible_at')
 local f = redis.call('HMGET', key, 'attempts', 'max_attempts', 'backoff_seconds',
   'svc_jobs_backoff_seconds')
 local attempts = tonumber(str(f[1]) or '0') or 0
-if attempts >= (tonumber(str(f[2]) or '1') or 1) then
+if attempts >= (tonumber(str(f[2]) or DEFAULT_MAX_ATTEMPTS) or 1) then
   redis.call('LPUSH', dlqKey, id)
   return 2
 end
@@ -48,7 +48,7 @@ end
 -- backoff is svc_jobs_backoff_seconds when svc-jobs wrote one; backoff_seconds is the
 -- integer svc-infra reads.
 local n = math.max(1, attempts)
-local backoff = tonumber(str(f[4]) or str(f[3]) or '0') or 0
+local backoff = tonumber(str(f[4]) or str(f[3]) or DEFAULT_BACKOFF_SECONDS) or 0
 local delay
 if ARGV[6] == 'linear' then
   delay = backoff * n

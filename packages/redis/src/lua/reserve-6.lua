@@ -59,7 +59,7 @@ if ids then
       local h = {}
       for i = 1, #f, 2 do h[f[i]] = f[i + 1] end
       local attempts = tonumber(h.attempts or '0') or 0
-      if attempts >= (tonumber(h.max_attempts or '1') or 1) then
+      if attempts >= (tonumber(h.max_attempts or DEFAULT_MAX_ATTEMPTS) or 1) then
         -- svc-infra's rule: a job whose attempts are used up (its last reservation expired
         -- and was recovered into ready) goes to the DLQ instead of running again.
         if not h.last_error or h.last_error == '' then

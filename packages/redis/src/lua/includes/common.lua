@@ -14,6 +14,11 @@ local WAKE_CAP = 16
 -- in the `processing` LIST.
 local OURS = 'svc_jobs_reserved'
 
+-- What an absent max_attempts / backoff_seconds field means, as svc-infra reads them
+-- (svc-jobs's defaults too): new jobs leave them out unless they set another value.
+local DEFAULT_MAX_ATTEMPTS = '5'
+local DEFAULT_BACKOFF_SECONDS = '60'
+
 -- Seconds as a decimal string with at most 6 decimals (microseconds), no trailing zeros.
 local function fmtSec(n)
   local s = string.format('%.6f', n)
@@ -137,7 +142,7 @@ local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, no
       local attempts = str(f[1]) or '0'
       redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
       redis.call('HDEL', key, 'visible_at')
-      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or '1') or 1) then
+      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or DEFAULT_MAX_ATTEMPTS) or 1) then
         redis.call('LPUSH', dlqKey, id)
       else
         redis.call('HSET', key, 'available_at', nowIso)
