@@ -27,6 +27,17 @@
  *
  * @packageDocumentation
  */
+export {
+  DEFAULT_LIST_LIMIT,
+  MAX_LIST_LIMIT,
+  type ResolvedListJobsOptions,
+  validateAckOptions,
+  validateCancelOptions,
+  validateEventsOptions,
+  validateJobState,
+  validateJsonValue,
+  validateListJobsOptions,
+} from "./control-options.js";
 export { createJob, type JobInit } from "./create-job.js";
 export { describeValue } from "./describe-value.js";
 export { visibilityExpiredMessage } from "./error-message.js";

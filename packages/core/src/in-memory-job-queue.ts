@@ -1,7 +1,30 @@
 import type { Clock } from "./clock.js";
+import type {
+  AckOptions,
+  CancelOptions,
+  EventsOptions,
+  JobEvent,
+  JobEventType,
+  JobInfo,
+  JobPage,
+  JobState,
+  ListJobsOptions,
+  ReservationCheck,
+} from "./control.js";
+import {
+  decodeCursor,
+  encodeCursor,
+  validateAckOptions,
+  validateCancelOptions,
+  validateEventsOptions,
+  validateJobState,
+  validateJsonValue,
+  validateListJobsOptions,
+} from "./control-options.js";
 import { createJob } from "./create-job.js";
+import { describeValue } from "./describe-value.js";
 import { errorMessage, visibilityExpiredMessage } from "./error-message.js";
-import { QueueClosedError } from "./errors.js";
+import { ConfigError, JobValidationError, QueueClosedError } from "./errors.js";
 import { MinHeap } from "./heap.js";
 import { DEDUPE_TTL_SECONDS, type Job, type JobRef } from "./job.js";
 import type {
@@ -13,10 +36,16 @@ import type {
   QueueStats,
   ReserveOptions,
 } from "./job-queue.js";
-import type { JsonObject, JsonPayload } from "./json.js";
+import type { JsonObject, JsonPayload, JsonValue } from "./json.js";
 import { DLQ_LIST_OPTIONS, RESERVE_OPTIONS } from "./option-keys.js";
 import { type PreparedEnqueue, prepareEnqueue, prepareEnqueueMany } from "./prepare-enqueue.js";
-import { type QueueOptions, resolveQueueOptions } from "./queue-options.js";
+import { Deque, PriorityReady, type ReadyEntry } from "./priority-ready.js";
+import {
+  type QueueOptions,
+  type ResolvedEvents,
+  type ResolvedRetention,
+  resolveQueueOptions,
+} from "./queue-options.js";
 import { rejectUnknownKeys } from "./reject-unknown-keys.js";
 import { type RetryStrategy, retryDelaySeconds } from "./retry.js";
 import { jobIdOf, validateInteger, validateSeconds } from "./validate.js";
@@ -24,25 +53,40 @@ import { jobIdOf, validateInteger, validateSeconds } from "./validate.js";
 /** Options of {@link InMemoryJobQueue}: the options every queue takes. */
 export interface InMemoryJobQueueOptions extends QueueOptions {}
 
-type State = "ready" | "delayed" | "processing" | "dlq";
-
 /** A job as the queue keeps it, with where it is and since when. */
 interface StoredJob {
   job: Job;
   /** The payload as stored (JSON text), so callers cannot mutate queued data. */
   payloadJson: string;
-  state: State;
+  state: JobState;
   /** Visibility deadline while processing, due time while delayed (epoch ms). */
   at: number;
   /** Bumped on every state change, so stale heap entries are skipped. */
   version: number;
+  priority: number;
+  createdAt: number;
+  finishedAt: number | null;
+  /** JSON text of the latest progress value, or null. */
+  progressJson: string | null;
+  /** JSON text of a kept completed job's result, or null. */
+  resultJson: string | null;
+  /** Its place in the ready order while ready. */
+  ready: ReadyEntry | null;
+  /** Death order while dead, finish order while completed or cancelled. */
+  seq: number;
+}
+
+/** The finished jobs of one kind (completed or cancelled) the queue keeps, oldest first. */
+interface Kept {
+  retention: ResolvedRetention | null;
+  entries: Deque<{ id: string; seq: number; finishedAt: number }>;
 }
 
 /**
  * A complete queue in process memory, for development and tests. It has the same
  * semantics as the Redis backend (visibility timeouts, retries, DLQ, dedupe,
- * blocking reserve) and passes the same conformance suite; it does not survive a
- * restart.
+ * blocking reserve, priorities, inspection, cancel, pause, events) and passes the same
+ * conformance suite; it does not survive a restart.
  *
  * @example
  * ```ts
@@ -60,18 +104,34 @@ export class InMemoryJobQueue implements JobQueue {
   #maxPayloadBytes: number;
   #seq = 0;
   #jobs = new Map<string, StoredJob>();
-  /** FIFO of ready ids; `#readyHead` avoids O(n) shifts. Entries may be stale (checked on pop). */
-  #ready: string[] = [];
-  #readyHead = 0;
-  #readyCount = 0;
+  #ready = new PriorityReady((entry) => this.#jobs.get(entry.id)?.ready === entry);
   #delayed = new MinHeap<{ id: string; version: number }>();
   #delayedCount = 0;
   #processing = new MinHeap<{ id: string; version: number }>();
   #processingCount = 0;
-  #dead = new Map<string, true>();
+  /** Dead ids in death order, with their death sequence number. */
+  #dead = new Map<string, number>();
+  #finishSeq = 0;
+  #completed: Kept;
+  #cancelled: Kept;
+  /**
+   * Reservations ended by `cancel`, so `checkReservations` can say "cancelled" for at
+   * least the visibility timeout, kept or not (docs/contract.md, "Cancel"). Insertion
+   * order is expiry order.
+   */
+  #cancelledReservations = new Map<
+    string,
+    { attempts: number; until: number; reason: string | null }
+  >();
   #dedupe = new Map<string, { id: string; expiresAt: number }>();
   #waiters = new Set<() => void>();
+  #paused = false;
   #closed = false;
+  #eventsConfig: ResolvedEvents | null;
+  /** The newest events, oldest first; event ids are their sequence numbers. */
+  #events = new Deque<JobEvent>();
+  #eventSeq = 0;
+  #eventWaiters = new Set<() => void>();
 
   constructor(options: InMemoryJobQueueOptions = {}) {
     const resolved = resolveQueueOptions(options);
@@ -79,6 +139,9 @@ export class InMemoryJobQueue implements JobQueue {
     this.#clock = resolved.clock;
     this.#retry = resolved.retry;
     this.#maxPayloadBytes = resolved.maxPayloadBytes;
+    this.#completed = { retention: resolved.keepCompleted, entries: new Deque() };
+    this.#cancelled = { retention: resolved.keepCancelled, entries: new Deque() };
+    this.#eventsConfig = resolved.events;
     this.dlq = {
       list: (opts) => this.#dlqList(opts),
       requeue: (id) => this.#dlqRequeue(id),
@@ -126,12 +189,16 @@ export class InMemoryJobQueue implements JobQueue {
     }
   }
 
-  async ack(job: JobRef): Promise<void> {
+  async ack(job: JobRef, opts?: AckOptions): Promise<void> {
     this.#assertOpen();
+    const result = validateAckOptions(opts);
     const stored = this.#fenced(job);
     if (!stored) return;
+    const now = this.#clock.now();
     this.#processingCount--;
-    this.#jobs.delete(stored.job.id);
+    this.#emit("completed", stored, now, { attempt: stored.job.attempts, result });
+    stored.resultJson = JSON.stringify(result);
+    this.#finish(stored, "completed", now);
   }
 
   async fail(job: JobRef, error?: unknown): Promise<void> {
@@ -149,9 +216,8 @@ export class InMemoryJobQueue implements JobQueue {
     if (!stored) return;
     this.#processingCount--;
     stored.job.attempts = Math.max(0, stored.job.attempts - 1);
-    stored.state = "ready";
-    stored.version++;
-    this.#readyFront(stored.job.id);
+    // docs/contract.md, "Priorities": release puts a job at the front of its priority.
+    this.#toReady(stored, true);
     this.#notify();
   }
 
@@ -169,17 +235,214 @@ export class InMemoryJobQueue implements JobQueue {
     this.#assertOpen();
     this.#housekeep(this.#clock.now());
     return {
-      ready: this.#readyCount,
+      ready: this.#ready.size,
       delayed: this.#delayedCount,
       processing: this.#processingCount,
       dlq: this.#dead.size,
+      completed: this.#completed.entries.length,
+      cancelled: this.#cancelled.entries.length,
+      paused: this.#paused,
     };
+  }
+
+  // ---- seeing and controlling jobs (docs/contract.md, "Seeing and controlling jobs") ----
+
+  async getJob(id: string): Promise<JobInfo | null> {
+    this.#assertOpen();
+    const jobId = jobIdOf(id, "id");
+    this.#housekeep(this.#clock.now());
+    const stored = this.#jobs.get(jobId);
+    return stored ? this.#info(stored) : null;
+  }
+
+  async listJobs(opts: ListJobsOptions): Promise<JobPage> {
+    this.#assertOpen();
+    const { state, name, limit, cursor } = validateListJobsOptions(opts);
+    this.#housekeep(this.#clock.now());
+    // Each state in its own order (docs/contract.md, "Listing"); the cursor holds the sort
+    // key of the last job of the page, which a job keeps while it stays in its state.
+    let candidates: Iterable<StoredJob>;
+    let keyOf: (s: StoredJob) => number[];
+    switch (state) {
+      case "ready": {
+        const after = cursor === null ? null : decodeCursor(cursor, state, 2);
+        candidates = this.#readyFrom(
+          after === null ? null : { priority: -after[0]!, rank: after[1]! },
+        );
+        keyOf = (s) => [-s.priority, s.ready!.rank];
+        break;
+      }
+      case "delayed":
+      case "processing": {
+        const after =
+          cursor === null ? null : decodeCursor(cursor, state, state === "delayed" ? 2 : 1);
+        keyOf = state === "delayed" ? (s) => [s.at, Number(s.job.id)] : (s) => [Number(s.job.id)];
+        const all = [...this.#jobs.values()].filter((s) => s.state === state);
+        const sorted = all.map((s) => ({ s, k: keyOf(s) })).sort((a, b) => compareKeys(a.k, b.k));
+        candidates = sorted
+          .filter(({ k }) => after === null || compareKeys(k, after) > 0)
+          .map(({ s }) => s);
+        break;
+      }
+      case "dead": {
+        const after = cursor === null ? null : decodeCursor(cursor, state, 1)[0]!;
+        candidates = this.#deadFrom(after);
+        keyOf = (s) => [s.seq];
+        break;
+      }
+      case "completed":
+      case "cancelled": {
+        const after = cursor === null ? null : decodeCursor(cursor, state, 1)[0]!;
+        candidates = this.#keptNewestFrom(
+          state === "completed" ? this.#completed : this.#cancelled,
+          after,
+        );
+        keyOf = (s) => [s.seq];
+        break;
+      }
+    }
+    const page: StoredJob[] = [];
+    let more = false;
+    for (const stored of candidates) {
+      if (name !== null && stored.job.name !== name) continue;
+      if (page.length === limit) {
+        more = true;
+        break;
+      }
+      page.push(stored);
+    }
+    return {
+      jobs: page.map((s) => this.#info(s)),
+      cursor: more ? encodeCursor(state, keyOf(page[page.length - 1]!)) : null,
+    };
+  }
+
+  async countByName(state: JobState): Promise<Record<string, number>> {
+    this.#assertOpen();
+    const wanted = validateJobState(state);
+    this.#housekeep(this.#clock.now());
+    // A Map, then own properties: a job named "__proto__" is counted like any other.
+    const counts = new Map<string, number>();
+    for (const stored of this.#jobs.values()) {
+      if (stored.state !== wanted) continue;
+      counts.set(stored.job.name, (counts.get(stored.job.name) ?? 0) + 1);
+    }
+    return Object.fromEntries(counts);
+  }
+
+  async cancel(id: string, opts?: CancelOptions): Promise<boolean> {
+    this.#assertOpen();
+    const jobId = jobIdOf(id, "id");
+    const reason = validateCancelOptions(opts);
+    const now = this.#clock.now();
+    this.#housekeep(now);
+    const stored = this.#jobs.get(jobId);
+    if (!stored) return false;
+    switch (stored.state) {
+      case "ready":
+        this.#ready.discard(stored.priority);
+        stored.ready = null;
+        break;
+      case "delayed":
+        this.#delayedCount--;
+        break;
+      case "processing":
+        // The reservation ends now; the holder learns it from checkReservations, and its
+        // late ack, fail, release, progress or extendVisibility change nothing.
+        this.#processingCount--;
+        this.#cancelledReservations.set(jobId, {
+          attempts: stored.job.attempts,
+          until: Math.max(stored.at, now + this.visibilityTimeoutSeconds * 1000),
+          reason,
+        });
+        break;
+      default:
+        return false;
+    }
+    this.#emit("cancelled", stored, now, reason === null ? {} : { reason });
+    this.#finish(stored, "cancelled", now);
+    return true;
+  }
+
+  async pause(): Promise<void> {
+    this.#assertOpen();
+    this.#paused = true;
+  }
+
+  async resume(): Promise<void> {
+    this.#assertOpen();
+    this.#paused = false;
+    this.#notify();
+  }
+
+  async isPaused(): Promise<boolean> {
+    this.#assertOpen();
+    return this.#paused;
+  }
+
+  events(opts?: EventsOptions): AsyncIterable<JobEvent> {
+    this.#assertOpen();
+    const { signal, after } = validateEventsOptions(opts);
+    if (this.#eventsConfig === null) {
+      throw new ConfigError(
+        "events() needs the queue's event stream, which this queue was made without (events: false): leave the events option out, or pass true or { maxLen }",
+      );
+    }
+    let last = this.#eventSeq;
+    if (after !== null) {
+      if (!/^(0|[1-9][0-9]{0,15})$/.test(after)) {
+        throw new JobValidationError(
+          "opts.after",
+          `opts.after must be the id of an event of this queue, got ${describeValue(after)}`,
+        );
+      }
+      last = Number(after);
+    }
+    return {
+      [Symbol.asyncIterator]: () => this.#iterateEvents(last, signal),
+    };
+  }
+
+  async progress(job: JobRef, value: JsonValue): Promise<void> {
+    this.#assertOpen();
+    const checked = validateJsonValue(value, "value");
+    const stored = this.#fenced(job);
+    if (!stored) return;
+    stored.progressJson = JSON.stringify(checked);
+    this.#emit("progress", stored, this.#clock.now(), { progress: checked });
+  }
+
+  async checkReservations(jobs: JobRef[]): Promise<ReservationCheck[]> {
+    this.#assertOpen();
+    if (!Array.isArray(jobs)) {
+      throw new JobValidationError(
+        "jobs",
+        `checkReservations takes an array of Jobs or job ids, got ${describeValue(jobs)}`,
+      );
+    }
+    const refs = jobs.map((job, i) => ({ job, id: jobIdOf(job, `jobs[${i}]`) }));
+    const now = this.#clock.now();
+    this.#housekeep(now);
+    const out: ReservationCheck[] = [];
+    for (const { job, id } of refs) {
+      if (this.#fenced(job)) continue;
+      const cancelled = this.#cancelledReservations.get(id);
+      const sameAttempt =
+        cancelled !== undefined && (typeof job === "string" || job.attempts === cancelled.attempts);
+      out.push(
+        sameAttempt
+          ? { id, status: "cancelled", reason: cancelled.reason ?? null }
+          : { id, status: "lost" },
+      );
+    }
+    return out;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#notify();
+    this.#notifyEvents();
   }
 
   // ---- internals -------------------------------------------------------------
@@ -219,20 +482,27 @@ export class InMemoryJobQueue implements JobQueue {
         backoffSeconds: p.backoffSeconds,
       }),
       payloadJson: p.payloadJson,
-      state: "ready",
+      state: "delayed",
       at: availableAt,
       version: 0,
+      priority: p.priority,
+      createdAt: now,
+      finishedAt: null,
+      progressJson: null,
+      resultJson: null,
+      ready: null,
+      seq: 0,
     };
     this.#jobs.set(id, stored);
     if (p.dedupeKey !== null) {
       this.#dedupe.set(p.dedupeKey, { id, expiresAt: now + DEDUPE_TTL_SECONDS * 1000 });
     }
+    this.#emit("enqueued", stored, now, { delaySeconds: p.delaySeconds, priority: p.priority });
     if (p.delaySeconds > 0) {
-      stored.state = "delayed";
       this.#delayed.push(availableAt, { id, version: stored.version });
       this.#delayedCount++;
     } else {
-      this.#readyBack(id);
+      this.#toReady(stored, false);
       this.#notify();
     }
     return this.#snapshot(stored);
@@ -241,29 +511,29 @@ export class InMemoryJobQueue implements JobQueue {
   #tryReserve(): Job | null {
     const now = this.#clock.now();
     this.#housekeep(now);
-    while (this.#readyHead < this.#ready.length) {
-      const id = this.#ready[this.#readyHead]!;
-      this.#ready[this.#readyHead] = "";
-      this.#readyHead++;
-      const stored = this.#jobs.get(id);
-      if (stored?.state !== "ready") continue;
-      this.#readyCount--;
-      this.#compactReady();
-      stored.state = "processing";
-      stored.job.attempts++;
-      stored.at = now + this.visibilityTimeoutSeconds * 1000;
-      stored.version++;
-      this.#processing.push(stored.at, { id, version: stored.version });
-      this.#processingCount++;
-      return this.#snapshot(stored);
-    }
-    this.#compactReady();
-    return null;
+    // docs/contract.md, "Pause": while paused, reserves return nothing.
+    if (this.#paused) return null;
+    const entry = this.#ready.pop();
+    if (!entry) return null;
+    const stored = this.#jobs.get(entry.id)!;
+    stored.ready = null;
+    stored.state = "processing";
+    stored.job.attempts++;
+    stored.at = now + this.visibilityTimeoutSeconds * 1000;
+    stored.version++;
+    this.#processing.push(stored.at, { id: entry.id, version: stored.version });
+    this.#processingCount++;
+    this.#emit("reserved", stored, now, { attempt: stored.job.attempts });
+    return this.#snapshot(stored);
   }
 
   /** Promotes due delayed jobs and requeues expired reservations. */
   #housekeep(now: number): void {
     this.#pruneDedupe(now);
+    for (const [id, entry] of this.#cancelledReservations) {
+      if (entry.until > now) break;
+      this.#cancelledReservations.delete(id);
+    }
     for (;;) {
       const top = this.#processing.peek();
       if (!top || this.#processing.peekScore()! > now) break;
@@ -271,14 +541,16 @@ export class InMemoryJobQueue implements JobQueue {
       const stored = this.#jobs.get(top.id);
       if (stored?.state !== "processing" || stored.version !== top.version) continue;
       this.#processingCount--;
-      stored.job.lastError = visibilityExpiredMessage(stored.job.attempts);
+      const error = visibilityExpiredMessage(stored.job.attempts);
+      stored.job.lastError = error;
+      this.#emit("expired", stored, now, { attempt: stored.job.attempts, error });
       if (stored.job.attempts >= stored.job.maxAttempts) {
-        this.#toDlq(stored);
+        // The last attempt ran out: `expired`, then `dead`, as a failed last attempt.
+        this.#emit("dead", stored, now, { attempt: stored.job.attempts, error });
+        this.#toDlq(stored, now);
       } else {
-        stored.state = "ready";
-        stored.version++;
         stored.job.availableAt = new Date(now);
-        this.#readyBack(stored.job.id);
+        this.#toReady(stored, false);
       }
     }
     for (;;) {
@@ -288,41 +560,77 @@ export class InMemoryJobQueue implements JobQueue {
       const stored = this.#jobs.get(top.id);
       if (stored?.state !== "delayed" || stored.version !== top.version) continue;
       this.#delayedCount--;
-      stored.state = "ready";
-      stored.version++;
-      this.#readyBack(stored.job.id);
+      this.#toReady(stored, false);
     }
   }
 
+  /** Puts a job in ready by its priority: at the back, or at the front (`release`). */
+  #toReady(stored: StoredJob, front: boolean): void {
+    stored.state = "ready";
+    stored.version++;
+    stored.ready = front
+      ? this.#ready.pushFront(stored.job.id, stored.priority)
+      : this.#ready.pushBack(stored.job.id, stored.priority);
+  }
+
   #failAttempt(stored: StoredJob, now: number): void {
-    if (stored.job.attempts >= stored.job.maxAttempts) {
-      this.#toDlq(stored);
+    const attempt = stored.job.attempts;
+    const error = stored.job.lastError ?? "failed";
+    if (attempt >= stored.job.maxAttempts) {
+      this.#emit("dead", stored, now, { attempt, error });
+      this.#toDlq(stored, now);
       return;
     }
-    const delaySeconds = retryDelaySeconds(
-      this.#retry,
-      stored.job.attempts,
-      stored.job.backoffSeconds,
-    );
+    const delaySeconds = retryDelaySeconds(this.#retry, attempt, stored.job.backoffSeconds);
+    this.#emit("retrying", stored, now, { attempt, error, delaySeconds });
     const due = now + delaySeconds * 1000;
     stored.job.availableAt = new Date(due);
-    stored.version++;
     if (delaySeconds > 0) {
       stored.state = "delayed";
+      stored.version++;
       stored.at = due;
       this.#delayed.push(due, { id: stored.job.id, version: stored.version });
       this.#delayedCount++;
     } else {
-      stored.state = "ready";
-      this.#readyBack(stored.job.id);
+      this.#toReady(stored, false);
       this.#notify();
     }
   }
 
-  #toDlq(stored: StoredJob): void {
-    stored.state = "dlq";
+  #toDlq(stored: StoredJob, now: number): void {
+    stored.state = "dead";
     stored.version++;
-    this.#dead.set(stored.job.id, true);
+    stored.seq = ++this.#finishSeq;
+    stored.at = now;
+    this.#dead.set(stored.job.id, stored.seq);
+  }
+
+  /**
+   * A job completed or was cancelled: kept with `finishedAt` when the queue keeps that
+   * kind, else deleted; then the kept ones are trimmed (docs/contract.md, "Retention").
+   */
+  #finish(stored: StoredJob, state: "completed" | "cancelled", now: number): void {
+    const kept = state === "completed" ? this.#completed : this.#cancelled;
+    stored.version++;
+    stored.ready = null;
+    if (kept.retention === null) {
+      this.#jobs.delete(stored.job.id);
+      return;
+    }
+    stored.state = state;
+    stored.finishedAt = now;
+    stored.seq = ++this.#finishSeq;
+    if (state === "cancelled") stored.resultJson = null;
+    kept.entries.pushBack({ id: stored.job.id, seq: stored.seq, finishedAt: now });
+    const { count, ageSeconds } = kept.retention;
+    const oldest = now - ageSeconds * 1000;
+    for (;;) {
+      const front = kept.entries.peekFront();
+      if (!front || (kept.entries.length <= count && front.finishedAt >= oldest)) break;
+      kept.entries.popFront();
+      const old = this.#jobs.get(front.id);
+      if (old?.state === state && old.seq === front.seq) this.#jobs.delete(front.id);
+    }
   }
 
   /** The reserved record `job` refers to, or undefined when the reservation is gone or stale. */
@@ -335,28 +643,6 @@ export class InMemoryJobQueue implements JobQueue {
     // finish it, which saves a needless second run.
     if (typeof job !== "string" && job.attempts !== stored.job.attempts) return undefined;
     return stored;
-  }
-
-  #readyBack(id: string): void {
-    this.#ready.push(id);
-    this.#readyCount++;
-  }
-
-  #readyFront(id: string): void {
-    if (this.#readyHead > 0) {
-      this.#readyHead--;
-      this.#ready[this.#readyHead] = id;
-    } else {
-      this.#ready.unshift(id);
-    }
-    this.#readyCount++;
-  }
-
-  #compactReady(): void {
-    if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
-      this.#ready = this.#ready.slice(this.#readyHead);
-      this.#readyHead = 0;
-    }
   }
 
   #pruneDedupe(now: number): void {
@@ -373,14 +659,17 @@ export class InMemoryJobQueue implements JobQueue {
     for (const wake of waiters) wake();
   }
 
-  /** Waits until work may be available: an enqueue, a due delayed job, an expiry, or `maxMs`. */
+  /** Waits until work may be available: an enqueue, a due delayed job, an expiry, a resume, or `maxMs`. */
   #waitForWork(maxMs: number, signal?: AbortSignal): Promise<void> {
     const now = this.#clock.now();
     let wait = maxMs;
-    const nextDelayed = this.#delayed.peekScore();
-    if (nextDelayed !== undefined) wait = Math.min(wait, Math.max(1, nextDelayed - now));
-    const nextExpiry = this.#processing.peekScore();
-    if (nextExpiry !== undefined) wait = Math.min(wait, Math.max(1, nextExpiry - now));
+    // While paused only resume() (or the end of the wait) can bring work.
+    if (!this.#paused) {
+      const nextDelayed = this.#delayed.peekScore();
+      if (nextDelayed !== undefined) wait = Math.min(wait, Math.max(1, nextDelayed - now));
+      const nextExpiry = this.#processing.peekScore();
+      if (nextExpiry !== undefined) wait = Math.min(wait, Math.max(1, nextExpiry - now));
+    }
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -394,6 +683,60 @@ export class InMemoryJobQueue implements JobQueue {
     });
   }
 
+  // ---- events ----------------------------------------------------------------
+
+  #emit(
+    type: JobEventType,
+    stored: StoredJob,
+    now: number,
+    fields: Partial<Omit<JobEvent, "id" | "type" | "jobId" | "name" | "at">>,
+  ): void {
+    if (this.#eventsConfig === null) return;
+    const event: JobEvent = {
+      id: String(++this.#eventSeq),
+      type,
+      jobId: stored.job.id,
+      name: stored.job.name,
+      at: new Date(now),
+      ...fields,
+    };
+    this.#events.pushBack(event);
+    while (this.#events.length > this.#eventsConfig.maxLen) this.#events.popFront();
+    this.#notifyEvents();
+  }
+
+  #notifyEvents(): void {
+    const waiters = [...this.#eventWaiters];
+    this.#eventWaiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  async *#iterateEvents(after: number, signal: AbortSignal | undefined): AsyncGenerator<JobEvent> {
+    let last = after;
+    for (;;) {
+      if (this.#closed || signal?.aborted) return;
+      // The oldest event still held has the sequence number firstHeld.
+      const firstHeld = this.#eventSeq - this.#events.length + 1;
+      const next = Math.max(last + 1, firstHeld);
+      if (next <= this.#eventSeq) {
+        last = next;
+        yield copyEvent(this.#events.at(next - firstHeld));
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.#eventWaiters.delete(done);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        this.#eventWaiters.add(done);
+        signal?.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
+
+  // ---- reading ---------------------------------------------------------------
+
   /**
    * A copy of a stored job (made by `createJob`) for a caller, with its own payload and
    * `Date`, so nobody shares queued data. A spread copies every field, whatever `Job`
@@ -406,6 +749,50 @@ export class InMemoryJobQueue implements JobQueue {
       payload: JSON.parse(stored.payloadJson),
       availableAt: new Date(job.availableAt.getTime()),
     };
+  }
+
+  #info(stored: StoredJob): JobInfo {
+    return {
+      ...this.#snapshot(stored),
+      state: stored.state,
+      priority: stored.priority,
+      createdAt: new Date(stored.createdAt),
+      finishedAt: stored.finishedAt === null ? null : new Date(stored.finishedAt),
+      progress: stored.progressJson === null ? null : JSON.parse(stored.progressJson),
+      result: stored.resultJson === null ? null : JSON.parse(stored.resultJson),
+    };
+  }
+
+  *#readyFrom(after: { priority: number; rank: number } | null): Generator<StoredJob> {
+    for (const entry of this.#ready.from(after)) yield this.#jobs.get(entry.id)!;
+  }
+
+  *#deadFrom(after: number | null): Generator<StoredJob> {
+    for (const [id, seq] of this.#dead) {
+      if (after !== null && seq <= after) continue;
+      yield this.#jobs.get(id)!;
+    }
+  }
+
+  *#keptNewestFrom(kept: Kept, before: number | null): Generator<StoredJob> {
+    const entries = kept.entries;
+    // The last entry with a sequence number below the cursor's (they grow along the deque).
+    let lo = 0;
+    let hi = entries.length;
+    if (before !== null) {
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (entries.at(mid).seq < before) lo = mid + 1;
+        else hi = mid;
+      }
+    } else {
+      lo = entries.length;
+    }
+    for (let i = lo - 1; i >= 0; i--) {
+      const entry = entries.at(i);
+      const stored = this.#jobs.get(entry.id);
+      if (stored?.seq === entry.seq) yield stored;
+    }
   }
 
   async #dlqList(opts: DlqListOptions = {}): Promise<Job[]> {
@@ -430,11 +817,9 @@ export class InMemoryJobQueue implements JobQueue {
     this.#housekeep(this.#clock.now());
     if (!this.#dead.delete(jobId)) return false;
     const stored = this.#jobs.get(jobId)!;
-    stored.state = "ready";
-    stored.version++;
     stored.job.attempts = 0;
     stored.job.availableAt = new Date(this.#clock.now());
-    this.#readyBack(jobId);
+    this.#toReady(stored, false);
     this.#notify();
     return true;
   }
@@ -455,4 +840,19 @@ export class InMemoryJobQueue implements JobQueue {
     this.#dead.clear();
     return n;
   }
+}
+
+function compareKeys(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function copyEvent(event: JobEvent): JobEvent {
+  const copy: JobEvent = { ...event, at: new Date(event.at.getTime()) };
+  if (event.progress !== undefined) copy.progress = structuredClone(event.progress);
+  if (event.result !== undefined) copy.result = structuredClone(event.result);
+  return copy;
 }

@@ -1,6 +1,22 @@
 export type { Clock } from "./clock.js";
 export { systemClock } from "./clock.js";
 export {
+  type AckOptions,
+  type CancelOptions,
+  type EventsOptions,
+  JOB_EVENT_TYPES,
+  JOB_STATES,
+  JobCancelledError,
+  type JobEvent,
+  type JobEventType,
+  type JobInfo,
+  type JobPage,
+  type JobState,
+  type ListJobsOptions,
+  type ReservationCheck,
+  type RetentionOption,
+} from "./control.js";
+export {
   defaultTimeoutSeconds,
   JOB_DEFAULT_TIMEOUT_ENV,
   resolveTimeoutSeconds,
@@ -70,6 +86,7 @@ export {
   /** @deprecated Import from `@svc-jobs/core/backend`. */
   resolveQueueOptions,
 } from "./queue-options.js";
+export { ReservationLostError } from "./reservation-lost-error.js";
 export {
   isPathLike,
   type ModuleResolveOptions,

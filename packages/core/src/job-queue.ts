@@ -1,5 +1,16 @@
+import type {
+  AckOptions,
+  CancelOptions,
+  EventsOptions,
+  JobEvent,
+  JobInfo,
+  JobPage,
+  JobState,
+  ListJobsOptions,
+  ReservationCheck,
+} from "./control.js";
 import type { Job, JobRef } from "./job.js";
-import type { JsonObject, JsonPayload } from "./json.js";
+import type { JsonObject, JsonPayload, JsonValue } from "./json.js";
 
 /** Options of one enqueue. */
 export interface EnqueueOptions {
@@ -14,6 +25,11 @@ export interface EnqueueOptions {
    * creates nothing.
    */
   dedupeKey?: string;
+  /**
+   * An integer; **higher runs first**, FIFO within one priority. A delayed or retried job
+   * that falls due takes its place by its priority. @default 0
+   */
+  priority?: number;
 }
 
 /** One item of {@link JobQueue.enqueueMany}; `P` is the payload type (see {@link JsonPayload}). */
@@ -35,12 +51,18 @@ export interface ReserveOptions {
   signal?: AbortSignal;
 }
 
-/** Counts of jobs by state. */
+/** Counts of jobs by state, and whether the queue is paused. */
 export interface QueueStats {
   ready: number;
   delayed: number;
   processing: number;
   dlq: number;
+  /** Completed jobs the queue keeps (`keepCompleted`); 0 when it keeps none. */
+  completed: number;
+  /** Cancelled jobs the queue keeps (`keepCancelled`); 0 when it keeps none. */
+  cancelled: number;
+  /** Whether `pause()` is in force: workers reserve nothing until `resume()`. */
+  paused: boolean;
 }
 
 /** Options of {@link DeadLetterQueue.list}. */
@@ -113,10 +135,11 @@ export interface JobQueue {
   reserveMany?(count: number, opts?: ReserveOptions): Promise<Job[]>;
 
   /**
-   * Completes a reserved job and deletes it. With a `Job`, the attempt number fences
-   * the call: a late ack from an expired reservation changes nothing.
+   * Completes a reserved job: deletes it, or keeps it `completed` with `opts.result` when
+   * the queue keeps completed jobs (`keepCompleted`). With a `Job`, the attempt number
+   * fences the call: a late ack from an expired or cancelled reservation changes nothing.
    */
-  ack(job: JobRef): Promise<void>;
+  ack(job: JobRef, opts?: AckOptions): Promise<void>;
 
   /**
    * Records a failed attempt: `lastError` is the error's message; the job is retried
@@ -130,8 +153,61 @@ export interface JobQueue {
   /** Moves a reserved job's visibility deadline to `now + seconds`. Fenced like `ack`. */
   extendVisibility(job: JobRef, seconds: number): Promise<void>;
 
-  /** Counts of jobs by state. */
+  /** Counts of jobs by state, and whether the queue is paused. */
   stats(): Promise<QueueStats>;
+
+  // ---- seeing and controlling jobs (docs/contract.md, "Seeing and controlling jobs") ----
+
+  /** One job with its state, or `null` when the queue does not know the id (or no longer keeps it). */
+  getJob(id: string): Promise<JobInfo | null>;
+
+  /**
+   * A page of the jobs in one state, optionally of one name. Pass the returned `cursor`
+   * to get the next page: paging never skips or repeats a job that stays in the state
+   * while the queue changes underneath.
+   */
+  listJobs(opts: ListJobsOptions): Promise<JobPage>;
+
+  /** How many jobs of each name are in `state`. */
+  countByName(state: JobState): Promise<Record<string, number>>;
+
+  /**
+   * Cancels a job: a ready or delayed job leaves the queue `cancelled` at once; a
+   * processing job ends `cancelled` and the worker holding it sees its handler's
+   * `AbortSignal` fire (a {@link JobCancelledError}) within a second. Never retried,
+   * never dead. False for an unknown or finished job.
+   */
+  cancel(id: string, opts?: CancelOptions): Promise<boolean>;
+
+  /**
+   * Pauses the queue, in the backend: every worker process reserves nothing (blocking
+   * reserves keep waiting) until `resume()`, also across restarts. Running jobs finish;
+   * enqueue keeps working.
+   */
+  pause(): Promise<void>;
+  /** Ends a pause; waiting workers wake at once. */
+  resume(): Promise<void>;
+  /** Whether the queue is paused. */
+  isPaused(): Promise<boolean>;
+
+  /**
+   * The queue's events, from every process that uses it, as an async iterable. Ends when
+   * `opts.signal` aborts or the queue closes. `after` resumes behind an event id.
+   */
+  events(opts?: EventsOptions): AsyncIterable<JobEvent>;
+
+  /**
+   * Records a running job's progress (any JSON value): kept on `JobInfo.progress` and
+   * emitted as a `progress` event. Fenced like `ack`: a stale reservation changes nothing.
+   */
+  progress(job: JobRef, value: JsonValue): Promise<void>;
+
+  /**
+   * For workers: which of these reserved jobs the caller no longer holds, because they
+   * were cancelled or their reservation was lost. `WorkerRunner` calls it while jobs
+   * run and aborts their handlers' signals. Jobs still held are not listed.
+   */
+  checkReservations(jobs: JobRef[]): Promise<ReservationCheck[]>;
 
   /** The dead letter queue. */
   readonly dlq: DeadLetterQueue;

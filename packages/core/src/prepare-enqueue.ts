@@ -120,6 +120,7 @@ function prepare(
     maxAttempts: options.maxAttempts,
     backoffSeconds: options.backoffSeconds,
     dedupeKey: options.dedupeKey,
+    priority: options.priority,
   };
 }
 

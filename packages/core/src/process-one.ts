@@ -1,9 +1,18 @@
+import { JobCancelledError } from "./control.js";
 import { resolveTimeoutSeconds } from "./default-timeout.js";
 import type { JobHandler } from "./handler.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JsonObject, JsonPayload } from "./json.js";
 import { type KnownKeys, rejectUnknownKeys } from "./reject-unknown-keys.js";
+import { ReservationLostError } from "./reservation-lost-error.js";
 import {
+  DEFAULT_CANCEL_CHECK_SECONDS,
+  type ReservationGone,
+  ReservationWatch,
+  validateCancelCheckSeconds,
+} from "./reservation-watch.js";
+import {
+  type HandlerResult,
   type JobSettledEvent,
   settledEvent,
   settledHooks,
@@ -12,8 +21,14 @@ import {
 } from "./run-job.js";
 
 const PROCESS_ONE_OPTIONS: KnownKeys = {
-  keys: ["timeoutSeconds", "onJobSettled"],
-  hints: { timeout: "timeoutSeconds", timeoutMs: "timeoutSeconds (in seconds)" },
+  keys: ["timeoutSeconds", "onJobSettled", "cancelCheckSeconds"],
+  hints: {
+    timeout: "timeoutSeconds",
+    timeoutMs: "timeoutSeconds (in seconds)",
+    cancelCheck: "cancelCheckSeconds",
+    cancelCheckInterval: "cancelCheckSeconds",
+    cancelCheckMs: "cancelCheckSeconds (in seconds)",
+  },
   noun: "processOne option",
 };
 
@@ -26,6 +41,15 @@ export interface ProcessOneOptions {
    */
   timeoutSeconds?: number;
   /**
+   * How often, while the handler runs, to ask the queue whether the job was cancelled
+   * or its reservation lost (`checkReservations`), as `WorkerRunner`'s option of the
+   * same name: the handler's signal then fires (`JobCancelledError` or
+   * `ReservationLostError`) and `processOne` resolves without acking or failing the job.
+   * `Infinity`: never ask.
+   * @default 0.5
+   */
+  cancelCheckSeconds?: number;
+  /**
    * Called once, after the queue was told how the job ended, as `WorkerRunner`'s
    * option of the same name; then the handler's own `onJobSettled`, if it has one.
    * An error thrown by either rejects `processOne` (the job is settled already).
@@ -34,8 +58,9 @@ export interface ProcessOneOptions {
 }
 
 /**
- * Reserves one job and runs `handler` on it: acks on success, fails with the error on
- * a throw or a timeout.
+ * Reserves one job and runs `handler` on it: acks on success (the handler's return value,
+ * as JSON, is the job's result), fails with the error on a throw or a timeout. A job
+ * cancelled while it runs has its handler's signal fired and is left `cancelled`.
  *
  * `P` is the payload type the handler expects; the queue does not check that the
  * reserved job's payload has it.
@@ -55,14 +80,37 @@ export async function processOne<P extends JsonPayload<P> = JsonObject>(
 ): Promise<boolean> {
   rejectUnknownKeys(opts, PROCESS_ONE_OPTIONS, "opts");
   const timeoutSeconds = resolveTimeoutSeconds(opts.timeoutSeconds, handler);
+  const cancelCheckSeconds = validateCancelCheckSeconds(
+    opts.cancelCheckSeconds ?? DEFAULT_CANCEL_CHECK_SECONDS,
+  );
   const job = await queue.reserveNext();
   if (!job) return false;
   const run = handler as unknown as JobHandler;
-  const result = await startJob(job, run, timeoutSeconds).done;
+  const running = startJob(job, run, timeoutSeconds, queue);
+  // A failed check is tried again at the next interval; processOne has no onError.
+  const watch = new ReservationWatch(queue, cancelCheckSeconds);
+  let gone: { outcome: ReservationGone; error: unknown } | undefined;
+  watch.add(job, (status, reason) => {
+    const error =
+      status === "cancelled"
+        ? new JobCancelledError(job.id, reason)
+        : new ReservationLostError(job.id);
+    gone = { outcome: status, error };
+    running.end(status, error);
+  });
+  let result: HandlerResult;
+  try {
+    result = await running.done;
+  } finally {
+    watch.close();
+  }
+  // Nothing is told the queue after a cancel or a lost reservation.
   await settleJob(queue, job, result);
   const hooks = settledHooks(opts.onJobSettled, run);
   if (hooks.length > 0) {
-    const event = settledEvent(job, result.outcome, result.durationSeconds, result.error);
+    // A check that answered while the ack was on its way: the backend fenced the ack.
+    const ended = (gone as typeof gone) ?? result;
+    const event = settledEvent(job, ended.outcome, result.durationSeconds, ended.error);
     for (const hook of hooks) hook(event);
   }
   return true;

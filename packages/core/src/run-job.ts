@@ -1,14 +1,26 @@
-import { JobTimeoutError } from "./errors.js";
-import type { JobHandler } from "./handler.js";
+import { JobTimeoutError, JobValidationError } from "./errors.js";
+import type { HandlerContext, JobHandler } from "./handler.js";
 import type { Job } from "./job.js";
 import type { JobQueue } from "./job-queue.js";
+import { toJsonResult } from "./json-result.js";
+import type { ReservationGone } from "./reservation-watch.js";
 
 /**
- * How a job ended in a worker. `completed`: acked. `failed`: the handler threw or
- * rejected. `timeout`: it ran past its timeout. `released`: handed back on stop, its
- * attempt not counted.
+ * How a job ended in a worker. `completed`: acked (with the handler's return value as
+ * its result). `failed`: the handler threw or rejected. `timeout`: it ran past its
+ * timeout. `released`: handed back on stop, its attempt not counted. `cancelled`:
+ * someone cancelled it while it ran (its signal fired with a `JobCancelledError`; the
+ * job is `cancelled`, never retried, and a late result is discarded). `lost`: the worker
+ * found its reservation gone (expired, so the backend counted a failed attempt and
+ * another worker may run it; the signal fired with a `ReservationLostError`).
  */
-export type JobSettledOutcome = "completed" | "failed" | "timeout" | "released";
+export type JobSettledOutcome =
+  | "completed"
+  | "failed"
+  | "timeout"
+  | "released"
+  | "cancelled"
+  | "lost";
 
 /**
  * What `onJobSettled` receives, once per job, after the queue was told how it ended:
@@ -27,9 +39,15 @@ export interface JobSettledEvent {
   job: Job;
   /** How the job ended. */
   outcome: JobSettledOutcome;
-  /** Handler run time in seconds (for `released`, how long it had run when handed back). */
+  /**
+   * Handler run time in seconds (for `released`, `cancelled` and `lost`, how long it had
+   * run when the worker let go of it).
+   */
   durationSeconds: number;
-  /** The error, for `failed` and `timeout` (a `JobTimeoutError`). */
+  /**
+   * The error, for `failed`, `timeout` (a `JobTimeoutError`), `cancelled` (a
+   * `JobCancelledError`) and `lost` (a `ReservationLostError`).
+   */
   error?: unknown;
   /** @deprecated The same as `outcome`. */
   status: JobSettledOutcome;
@@ -45,7 +63,9 @@ export type JobSettledHook = (event: JobSettledEvent) => void;
 
 /** Internal: a handler's outcome, before the queue is told. */
 export interface HandlerResult {
-  outcome: "completed" | "failed" | "timeout";
+  outcome: "completed" | "failed" | "timeout" | ReservationGone;
+  /** What the handler resolved to (`completed` only). */
+  value?: unknown;
   error?: unknown;
   durationSeconds: number;
 }
@@ -57,6 +77,12 @@ export interface RunningJob {
   readonly startedAt: number;
   /** Fires the handler's AbortSignal (created only when the handler asks for it). */
   abort(reason: unknown): void;
+  /**
+   * Lets go of the job now (it was cancelled, or its reservation lost): fires the
+   * signal with `error` and settles `done` with `outcome` unless it settled already;
+   * whatever the handler does later is ignored. False when `done` had settled.
+   */
+  end(outcome: ReservationGone, error: unknown): boolean;
   /** Settles with the handler's outcome (before the queue is told). */
   readonly done: Promise<HandlerResult>;
 }
@@ -67,50 +93,92 @@ export function startJob(
   job: Job,
   handler: JobHandler,
   timeoutSeconds: number | undefined,
+  queue: JobQueue,
 ): RunningJob {
   let controller: AbortController | undefined;
-  const context = {
+  // Set once `done` has settled: a late ctx.progress then sends nothing (the backend
+  // would fence it anyway).
+  let over = false;
+  let settle!: (result: HandlerResult) => void;
+  const done = new Promise<HandlerResult>((resolve) => {
+    settle = (result) => {
+      if (over) return;
+      over = true;
+      resolve(result);
+    };
+  });
+  const context: HandlerContext = {
     get signal(): AbortSignal {
       controller ??= new AbortController();
       return controller.signal;
     },
+    // The queue checks the value (plain JSON, or a JobValidationError).
+    progress: (value) => (over ? Promise.resolve() : queue.progress(job, value)),
   };
   const abort = (reason: unknown) => {
     controller ??= new AbortController();
     controller.abort(reason);
   };
   const startedAt = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const end = (outcome: ReservationGone, error: unknown): boolean => {
+    if (over) return false;
+    clearTimeout(timer);
+    abort(error);
+    settle({ outcome, error, durationSeconds: secondsSince(startedAt) });
+    return true;
+  };
   let run: Promise<unknown>;
   try {
     run = Promise.resolve(handler(job, context));
   } catch (error) {
     run = Promise.reject(error);
   }
-  const guarded: Promise<HandlerResult> = run.then(
-    () => ({ outcome: "completed", durationSeconds: secondsSince(startedAt) }),
-    (error: unknown) => ({ outcome: "failed", error, durationSeconds: secondsSince(startedAt) }),
+  run.then(
+    (value) => {
+      clearTimeout(timer);
+      settle({ outcome: "completed", value, durationSeconds: secondsSince(startedAt) });
+    },
+    (error: unknown) => {
+      clearTimeout(timer);
+      settle({ outcome: "failed", error, durationSeconds: secondsSince(startedAt) });
+    },
   );
-  if (timeoutSeconds === undefined || !(timeoutSeconds > 0) || !Number.isFinite(timeoutSeconds)) {
-    return { job, startedAt, abort, done: guarded };
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<HandlerResult>((resolve) => {
+  if (timeoutSeconds !== undefined && timeoutSeconds > 0 && Number.isFinite(timeoutSeconds)) {
     timer = setTimeout(() => {
+      if (over) return;
       const error = new JobTimeoutError(job.name, timeoutSeconds);
       abort(error);
-      resolve({ outcome: "timeout", error, durationSeconds: secondsSince(startedAt) });
+      settle({ outcome: "timeout", error, durationSeconds: secondsSince(startedAt) });
     }, timeoutSeconds * 1000);
-  });
-  const done = Promise.race([guarded, timeout]);
-  // Clear the timer as soon as the handler settles, without a third promise per job.
-  guarded.then(() => clearTimeout(timer));
-  return { job, startedAt, abort, done };
+  }
+  return { job, startedAt, abort, end, done };
 }
 
-/** Tells the queue how a job ended: ack on success, fail otherwise. */
+/**
+ * Tells the queue how a job ended: ack on success, with the handler's return value as
+ * JSON ({@link toJsonResult}) as the result (`null` when the queue refuses it); fail on
+ * a throw or a timeout; nothing for a job the worker no longer holds (cancelled or
+ * lost: the backend would fence the call).
+ */
 export async function settleJob(queue: JobQueue, job: Job, result: HandlerResult): Promise<void> {
-  if (result.outcome === "completed") return queue.ack(job);
-  return queue.fail(job, result.error);
+  switch (result.outcome) {
+    case "completed": {
+      const value = toJsonResult(result.value);
+      if (value === null) return queue.ack(job, { result: null });
+      // A result the backend refuses (too large for it, say) must not keep the job from
+      // completing, or it would run again: it is kept as null instead.
+      return queue.ack(job, { result: value }).catch((error: unknown) => {
+        if (!(error instanceof JobValidationError)) throw error;
+        return queue.ack(job, { result: null });
+      });
+    }
+    case "failed":
+    case "timeout":
+      return queue.fail(job, result.error);
+    default:
+      return;
+  }
 }
 
 /** The event `onJobSettled` hooks receive. */

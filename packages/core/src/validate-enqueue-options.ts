@@ -11,7 +11,11 @@ export interface ResolvedEnqueueOptions {
   maxAttempts: number;
   backoffSeconds: number;
   dedupeKey: string | null;
+  priority: number;
 }
+
+/** The largest magnitude of a priority: priorities are integers from -MAX_PRIORITY to MAX_PRIORITY. */
+export const MAX_PRIORITY = 2 ** 31 - 1;
 
 /** Longest `dedupeKey`, in characters. */
 const MAX_DEDUPE_KEY_LENGTH = 1024;
@@ -22,10 +26,11 @@ const DEFAULTS: Readonly<ResolvedEnqueueOptions> = Object.freeze({
   maxAttempts: DEFAULT_MAX_ATTEMPTS,
   backoffSeconds: DEFAULT_BACKOFF_SECONDS,
   dedupeKey: null,
+  priority: 0,
 });
 
 const OPTION_KEYS: KnownKeys = {
-  keys: ["delaySeconds", "maxAttempts", "backoffSeconds", "dedupeKey"],
+  keys: ["delaySeconds", "maxAttempts", "backoffSeconds", "dedupeKey", "priority"],
   hints: {
     delay: "delaySeconds",
     delayMs: "delaySeconds (in seconds)",
@@ -33,20 +38,21 @@ const OPTION_KEYS: KnownKeys = {
     backoff: "backoffSeconds",
     dedupe: "dedupeKey",
     jobId: "dedupeKey",
+    prio: "priority",
   },
   noun: "enqueue option",
 };
 
 /**
  * Checks an enqueue options object and fills in the defaults (no delay, 5 attempts,
- * 60 s backoff, no dedupe key). `undefined` and `null` mean no options. Throws a
+ * 60 s backoff, no dedupe key, priority 0). `undefined` and `null` mean no options. Throws a
  * `JobValidationError` on `field` (`opts.delaySeconds`, ...) for a bad value or an
  * unknown key.
  *
  * @example
  * ```ts
  * validateEnqueueOptions({ maxAttempts: 3 });
- * // { delaySeconds: 0, maxAttempts: 3, backoffSeconds: 60, dedupeKey: null }
+ * // { delaySeconds: 0, maxAttempts: 3, backoffSeconds: 60, dedupeKey: null, priority: 0 }
  * ```
  */
 export function validateEnqueueOptions(
@@ -58,7 +64,7 @@ export function validateEnqueueOptions(
     throw new JobValidationError(field, `${field} must be an object, got ${describeValue(opts)}`);
   }
   rejectUnknownKeys(opts, OPTION_KEYS, field);
-  const { delaySeconds, maxAttempts, backoffSeconds, dedupeKey } = opts;
+  const { delaySeconds, maxAttempts, backoffSeconds, dedupeKey, priority } = opts;
   return {
     delaySeconds:
       delaySeconds === undefined
@@ -76,7 +82,24 @@ export function validateEnqueueOptions(
       dedupeKey === undefined || dedupeKey === null
         ? DEFAULTS.dedupeKey
         : validateDedupeKey(`${field}.dedupeKey`, dedupeKey),
+    priority:
+      priority === undefined ? DEFAULTS.priority : validatePriority(`${field}.priority`, priority),
   };
+}
+
+function validatePriority(field: string, value: unknown): number {
+  if (
+    typeof value !== "number" ||
+    !Number.isInteger(value) ||
+    value > MAX_PRIORITY ||
+    value < -MAX_PRIORITY
+  ) {
+    throw new JobValidationError(
+      field,
+      `${field} must be an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY} (higher runs first; 0 is the default), got ${describeValue(value)}`,
+    );
+  }
+  return value === 0 ? 0 : value; // -0 is 0
 }
 
 function validateDedupeKey(field: string, key: unknown): string {

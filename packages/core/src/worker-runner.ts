@@ -1,3 +1,4 @@
+import { JobCancelledError } from "./control.js";
 import { resolveTimeoutSeconds } from "./default-timeout.js";
 import { JobValidationError, WorkerStoppedError } from "./errors.js";
 import type { JobHandler } from "./handler.js";
@@ -5,6 +6,14 @@ import type { Job } from "./job.js";
 import type { JobQueue, ReserveOptions } from "./job-queue.js";
 import type { JsonObject, JsonPayload } from "./json.js";
 import { type KnownKeys, rejectUnknownKeys } from "./reject-unknown-keys.js";
+import { ReservationLostError } from "./reservation-lost-error.js";
+import {
+  DEFAULT_CANCEL_CHECK_SECONDS,
+  type ReservationGone,
+  ReservationWatch,
+  validateCancelCheckSeconds,
+  type WatchedJob,
+} from "./reservation-watch.js";
 import {
   type HandlerResult,
   type JobSettledEvent,
@@ -24,6 +33,7 @@ const WORKER_OPTIONS: KnownKeys = {
     "concurrency",
     "timeoutSeconds",
     "heartbeatSeconds",
+    "cancelCheckSeconds",
     "maxJobs",
     "onJobSettled",
     "onError",
@@ -35,6 +45,11 @@ const WORKER_OPTIONS: KnownKeys = {
     timeoutMs: "timeoutSeconds (in seconds)",
     heartbeat: "heartbeatSeconds",
     heartbeatInterval: "heartbeatSeconds",
+    cancelCheck: "cancelCheckSeconds",
+    cancelCheckInterval: "cancelCheckSeconds",
+    cancelCheckMs: "cancelCheckSeconds (in seconds)",
+    checkIntervalSeconds: "cancelCheckSeconds",
+    cancelPollSeconds: "cancelCheckSeconds",
     parallelism: "concurrency",
     limit: "maxJobs",
   },
@@ -72,19 +87,33 @@ export interface WorkerRunnerOptions {
    * @default a third of the queue's visibility timeout
    */
   heartbeatSeconds?: number;
+  /**
+   * How often, while jobs run, the worker asks the queue (`checkReservations`, one call
+   * for all of its running jobs; none while idle) whether they were cancelled or their
+   * reservations lost. A cancelled job's signal then fires with a `JobCancelledError`
+   * (outcome `cancelled`), a lost one's with a `ReservationLostError` (outcome `lost`);
+   * either way the worker stops waiting for it and discards its result. `Infinity`:
+   * never ask (a cancelled job then runs to its end and the backend fences its ack).
+   * @default 0.5
+   */
+  cancelCheckSeconds?: number;
   /** Stop after this many jobs were taken (and finished). @default unlimited */
   maxJobs?: number;
   /**
    * Called once per job, after the queue was told how it ended (acked, failed or handed
-   * back), whatever the handler: logs and metrics subscribe here. A handler with an
+   * back; for `cancelled` and `lost`, once the worker let go of it), whatever the
+   * handler: logs and metrics subscribe here. A handler with an
    * `onJobSettled` of its own (a `JobRegistry`'s `asHandler()`) gets the same event
    * right after. An error thrown here goes to `onError` (phase `settle`).
    */
   onJobSettled?: (event: JobSettledEvent) => void;
-  /** Called on a backend error in the worker loop; the loop backs off and carries on. */
+  /**
+   * Called on a backend error in the worker loop; the loop backs off and carries on.
+   * Phase `check`: a `checkReservations` call failed (the next check asks again).
+   */
   onError?: (
     error: unknown,
-    context: { phase: "reserve" | "settle" | "heartbeat" | "release"; job?: Job },
+    context: { phase: "reserve" | "settle" | "heartbeat" | "release" | "check"; job?: Job },
   ) => void;
 }
 
@@ -101,12 +130,20 @@ interface Slot {
   handlerDone: boolean;
   /** Set when the job was handed back on stop: its late outcome is ignored. */
   released: boolean;
+  /** Its entry in the reservation watch, while the handler runs. */
+  watched: WatchedJob | undefined;
+  /**
+   * Set when the queue said the worker no longer holds the job (cancelled, or the
+   * reservation lost): nothing is acked or failed after that, and this is the outcome.
+   */
+  gone: { outcome: ReservationGone; error: unknown } | undefined;
 }
 
 /**
  * Runs a handler over a queue: reserves jobs up to `concurrency`, runs them with a
- * timeout and an AbortSignal, acks or fails them, keeps long jobs' reservations
- * alive, and shuts down gracefully.
+ * timeout and an AbortSignal, acks them (the handler's return value, as JSON, is the
+ * job's result) or fails them, keeps long jobs' reservations alive, aborts the jobs
+ * that are cancelled while they run, and shuts down gracefully.
  *
  * `P` is the payload type the handler expects, e.g. `new WorkerRunner<EmailPayload>(...)`;
  * the queue does not check that reserved jobs have it.
@@ -142,6 +179,7 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
   #stopping = false;
   #stopController = new AbortController();
   #heartbeat: NodeJS.Timeout | undefined;
+  readonly #watch: ReservationWatch;
 
   constructor(queue: JobQueue, handler: JobHandler<P>, options: WorkerRunnerOptions = {}) {
     if (typeof handler !== "function") {
@@ -169,8 +207,14 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
       options.maxJobs === undefined
         ? Number.POSITIVE_INFINITY
         : validateInteger("maxJobs", options.maxJobs, 1);
+    const cancelCheckSeconds = validateCancelCheckSeconds(
+      options.cancelCheckSeconds ?? DEFAULT_CANCEL_CHECK_SECONDS,
+    );
     this.#settledHooks = settledHooks(options.onJobSettled, this.#handler);
     this.#onError = options.onError;
+    this.#watch = new ReservationWatch(queue, cancelCheckSeconds, (error) =>
+      this.#onError?.(error, { phase: "check" }),
+    );
   }
 
   /** Jobs running now. */
@@ -194,6 +238,7 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
       this.#running = this.#loop().finally(() => {
         clearInterval(this.#heartbeat);
         this.#heartbeat = undefined;
+        this.#watch.close();
       });
     }
     return this.#running;
@@ -293,21 +338,49 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
 
   #launch(job: Job): void {
     const slot: Slot = {
-      running: startJob(job, this.#handler, this.#timeoutSeconds),
+      running: startJob(job, this.#handler, this.#timeoutSeconds, this.#queue),
       handlerDone: false,
       released: false,
+      watched: undefined,
+      gone: undefined,
     };
     this.#slots.add(slot);
     this.#busy++;
+    slot.watched = this.#watch.add(job, (status, reason) => this.#gone(slot, status, reason));
     slot.running.done.then((result) => this.#finish(slot, result));
   }
 
+  /**
+   * The queue says the worker no longer holds a job: fire its signal and stop waiting
+   * for it. A job whose handler has finished meanwhile keeps its ack or fail on its
+   * way (fenced by the backend) and is reported with this outcome.
+   */
+  #gone(slot: Slot, status: ReservationGone, reason: string | null): void {
+    if (slot.released || slot.gone || !this.#slots.has(slot)) return;
+    const { job } = slot.running;
+    const error =
+      status === "cancelled"
+        ? new JobCancelledError(job.id, reason)
+        : new ReservationLostError(job.id);
+    slot.gone = { outcome: status, error };
+    slot.running.end(status, error);
+  }
+
   async #finish(slot: Slot, result: HandlerResult): Promise<void> {
+    if (slot.watched) this.#watch.delete(slot.watched);
     if (slot.released) {
       this.#handlerEnded(slot);
       return;
     }
     const { job } = slot.running;
+    if (slot.gone) {
+      // Cancelled or lost before the handler's result was in: nothing to tell the queue.
+      this.#handlerEnded(slot);
+      const { outcome, error } = slot.gone;
+      this.#settled(settledEvent(job, outcome, result.durationSeconds, error));
+      this.#remove(slot);
+      return;
+    }
     // Send the ack/fail first, then free the slot: the next reserve then goes out right
     // behind it (pipelined on the same connection) instead of a round trip later.
     const settled = settleJob(this.#queue, job, result);
@@ -323,7 +396,12 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
       this.#remove(slot);
       return;
     }
-    this.#settled(settledEvent(job, result.outcome, result.durationSeconds, result.error));
+    // A check sent before the ack may answer after it: the job was cancelled or lost
+    // before the ack reached the backend, which fenced it.
+    const ended = (slot.gone as Slot["gone"]) ?? result;
+    const outcome = ended.outcome;
+    const error = ended.error;
+    this.#settled(settledEvent(job, outcome, result.durationSeconds, error));
     this.#remove(slot);
   }
 
@@ -345,8 +423,9 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
   /** Aborts a job that outlived the grace period and hands it back; its late outcome is ignored. */
   async #handBack(slot: Slot): Promise<void> {
     // A job whose handler finished is being acked or failed already.
-    if (slot.released || slot.handlerDone) return;
+    if (slot.released || slot.handlerDone || slot.gone) return;
     slot.released = true;
+    if (slot.watched) this.#watch.delete(slot.watched);
     const { job, startedAt } = slot.running;
     slot.running.abort(new WorkerStoppedError());
     try {
@@ -379,7 +458,7 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
   #beat(): void {
     const seconds = this.#queue.visibilityTimeoutSeconds;
     for (const slot of this.#slots) {
-      if (slot.released || slot.handlerDone) continue;
+      if (slot.released || slot.handlerDone || slot.gone) continue;
       const { job } = slot.running;
       this.#queue
         .extendVisibility(job, seconds)

@@ -3,6 +3,8 @@ import { testJobQueue } from "@svc-jobs/core/testing";
 
 testJobQueue({
   name: "InMemoryJobQueue",
-  create: ({ clock, visibilityTimeoutSeconds }) =>
-    new InMemoryJobQueue({ clock, visibilityTimeoutSeconds }),
+  create: ({ clock, visibilityTimeoutSeconds, options }) =>
+    new InMemoryJobQueue({ clock, visibilityTimeoutSeconds, ...options }),
+  // The storage of an InMemoryJobQueue is the object: no second object can share it.
+  features: { sharedStorage: false },
 });

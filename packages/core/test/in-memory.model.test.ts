@@ -4,6 +4,6 @@ import { testJobQueueModel } from "@svc-jobs/core/testing";
 testJobQueueModel({
   name: "InMemoryJobQueue",
   numRuns: 400,
-  create: ({ clock, visibilityTimeoutSeconds }) =>
-    new InMemoryJobQueue({ clock, visibilityTimeoutSeconds }),
+  create: ({ clock, visibilityTimeoutSeconds, options }) =>
+    new InMemoryJobQueue({ clock, visibilityTimeoutSeconds, ...options }),
 });

@@ -124,7 +124,7 @@ describe("onJobSettled", () => {
     ).start();
     expect(errors).toEqual([[new Error("log sink down"), "settle"]]);
     expect(fromHandler).toHaveLength(1);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
   });
 
   it("processOne calls its option and the handler's hook once, after the queue was told", async () => {

@@ -23,7 +23,7 @@ const cases: [string, Call, string, string, string, Call][] = [
     () => new InMemoryJobQueue({ visibilityTimeout: 5 } as never),
     "options.visibilityTimeout",
     'did you mean "visibilityTimeoutSeconds"?',
-    "visibilityTimeoutSeconds, clock, retry, maxPayloadBytes",
+    "visibilityTimeoutSeconds, clock, retry, maxPayloadBytes, keepCompleted, keepCancelled, events",
     () => new InMemoryJobQueue({ visibilityTimeoutSeconds: 5 }),
   ],
   [
@@ -31,7 +31,7 @@ const cases: [string, Call, string, string, string, Call][] = [
     () => resolveQueueOptions({ prefx: "x" } as never, ["prefix"]),
     "options.prefx",
     'did you mean "prefix"?',
-    "maxPayloadBytes, prefix",
+    "events, prefix",
     () => resolveQueueOptions({ prefix: "x" } as never, ["prefix"]),
   ],
   [

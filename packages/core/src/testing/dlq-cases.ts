@@ -38,7 +38,15 @@ export function dlqCases(ctx: SuiteContext): void {
     const { queue } = await ctx.make();
     const [id] = await killJobs(queue, 1);
     expect(await queue.dlq.requeue(id!)).toBe(true);
-    expect(await queue.stats()).toEqual({ ready: 1, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 1,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     const job = await queue.reserveNext();
     expect(job?.id).toBe(id);
     expect(job?.attempts).toBe(1);
@@ -53,14 +61,30 @@ export function dlqCases(ctx: SuiteContext): void {
     const live = await queue.enqueue("live", {});
     expect(await queue.dlq.requeue("12345")).toBe(false);
     expect(await queue.dlq.requeue(live.id)).toBe(false);
-    expect(await queue.stats()).toEqual({ ready: 1, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 1,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 
   it("requeueAll moves every dead job back, in order", async () => {
     const { queue } = await ctx.make();
     const ids = await killJobs(queue, 3);
     expect(await queue.dlq.requeueAll()).toBe(3);
-    expect(await queue.stats()).toEqual({ ready: 3, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 3,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     const order = [];
     for (let i = 0; i < 3; i++) order.push((await queue.reserveNext())?.id);
     expect(order).toEqual(ids);
@@ -73,7 +97,15 @@ export function dlqCases(ctx: SuiteContext): void {
     await queue.enqueue("live", {});
     expect(await queue.dlq.purge()).toBe(4);
     expect(await queue.dlq.list()).toEqual([]);
-    expect(await queue.stats()).toEqual({ ready: 1, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 1,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     expect(await queue.dlq.requeue(deadId!)).toBe(false);
     expect(await queue.dlq.purge()).toBe(0);
   });

@@ -23,6 +23,7 @@ const VT = 10;
 const DELAYS = [0, 0, 0.5, 2, 10];
 const BACKOFFS = [0, 1, 5];
 const ADVANCES = [0.5, 1, 5, 10, 31];
+const PRIORITIES = [0, 0, 0, 1, 1, -1, 5];
 
 type EnqueueSpec = {
   name: number;
@@ -30,6 +31,7 @@ type EnqueueSpec = {
   maxAttempts: number;
   backoff: number;
   dedupe: string | null;
+  priority: number;
 };
 type Op =
   | { t: "enqueue"; spec: EnqueueSpec }
@@ -42,7 +44,12 @@ type Op =
   | { t: "dlqPurge" }
   | { t: "advance"; seconds: number }
   | { t: "stats" }
-  | { t: "dlqList" };
+  | { t: "dlqList" }
+  | { t: "cancel"; which: number }
+  | { t: "pause" | "resume" }
+  | { t: "getJob"; which: number }
+  | { t: "listReady" }
+  | { t: "checkReservations" };
 
 type State = "ready" | "delayed" | "processing" | "dlq";
 interface ModelJob {
@@ -55,6 +62,7 @@ interface ModelJob {
   backoff: number;
   lastError: string | null;
   at: number;
+  priority: number;
 }
 
 /** The reference model: the JobQueue semantics (docs/contract.md), written as plainly as possible. */
@@ -62,6 +70,9 @@ class Model {
   jobs = new Map<string, ModelJob>();
   dedupe = new Map<string, string>();
   seq = 0;
+  paused = false;
+  /** Reservations ended by cancel: the attempt, and when (epoch ms). */
+  cancelledReservations = new Map<string, { attempts: number; at: number }>();
   constructor(readonly clock: ManualClock) {}
 
   get now(): number {
@@ -96,6 +107,7 @@ class Model {
       backoff: s.backoff,
       lastError: null,
       at: this.now + s.delay * 1000,
+      priority: s.priority,
     });
     if (s.dedupe !== null) this.dedupe.set(s.dedupe, id);
     return id;
@@ -110,15 +122,24 @@ class Model {
   }
 
   counts() {
-    const c = { ready: 0, delayed: 0, processing: 0, dlq: 0 };
+    const c = {
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: this.paused,
+    };
     for (const j of this.jobs.values()) c[j.state]++;
     return c;
   }
 }
 
 /**
- * Model-based property test: random sequences of enqueue, enqueueMany, reserve, ack,
- * fail, release, extendVisibility, DLQ operations and clock advances, run against the
+ * Model-based property test: random sequences of enqueue (with priorities), enqueueMany,
+ * reserve, ack, fail, release, extendVisibility, DLQ operations, cancel, pause and
+ * resume, getJob, listJobs, checkReservations and clock advances, run against the
  * queue and a small reference model, compared step by step. Needs `fast-check`.
  */
 export function testJobQueueModel(options: JobQueueModelOptions): void {
@@ -141,6 +162,7 @@ export function testJobQueueModel(options: JobQueueModelOptions): void {
         maxAttempts: fc.integer({ min: 1, max: 3 }),
         backoff: fc.constantFrom(...BACKOFFS),
         dedupe: fc.option(fc.constantFrom("a", "b", "c"), { freq: 4 }),
+        priority: fc.constantFrom(...PRIORITIES),
       });
       // Mostly the latest reservations (where stale and current ones meet), sometimes any.
       const which = fc.oneof(fc.nat({ max: 2 }), fc.nat({ max: 50 }));
@@ -186,6 +208,19 @@ export function testJobQueueModel(options: JobQueueModelOptions): void {
             .map((seconds) => ({ t: "advance" as const, seconds })),
         },
         { weight: 2, arbitrary: fc.constant({ t: "stats" as const }) },
+        { weight: 2, arbitrary: fc.record({ t: fc.constant("cancel" as const), which }) },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom({ t: "pause" as const }, { t: "resume" as const }),
+        },
+        { weight: 1, arbitrary: fc.record({ t: fc.constant("getJob" as const), which }) },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            { t: "listReady" as const },
+            { t: "checkReservations" as const },
+          ),
+        },
       );
 
       await fc.assert(
@@ -193,7 +228,11 @@ export function testJobQueueModel(options: JobQueueModelOptions): void {
           fc.array(op, { minLength: 5, maxLength: 60, size: "max" }),
           async (ops) => {
             const clock = new ManualClock(Date.UTC(2030, 0, 1));
-            const queue = await options.create({ clock, visibilityTimeoutSeconds: VT });
+            const queue = await options.create({
+              clock,
+              visibilityTimeoutSeconds: VT,
+              options: {},
+            });
             const model = new Model(clock);
             const held: Job[] = [];
             let n = 0;
@@ -238,7 +277,7 @@ export function testJobQueueModel(options: JobQueueModelOptions): void {
                   model.housekeep();
                   const due = [...model.jobs.values()].filter((j) => j.state === "ready");
                   const job = await queue.reserveNext();
-                  if (due.length === 0) {
+                  if (due.length === 0 || model.paused) {
                     expect(job, at).toBeNull();
                     return;
                   }
@@ -248,6 +287,11 @@ export function testJobQueueModel(options: JobQueueModelOptions): void {
                     m?.state,
                     `${at}: reserved job ${job!.id} was not ready in the model`,
                   ).toBe("ready");
+                  // docs/contract.md, "Priorities": higher runs first.
+                  expect(
+                    m!.priority,
+                    `${at}: reserved job ${job!.id} of priority ${m!.priority} while a higher priority was ready`,
+                  ).toBe(Math.max(...due.map((j) => j.priority)));
                   m!.state = "processing";
                   m!.attempts++;
                   m!.at = model.now + VT * 1000;
@@ -355,6 +399,107 @@ export function testJobQueueModel(options: JobQueueModelOptions): void {
                 case "advance":
                   clock.advance(o.seconds);
                   return;
+                case "cancel": {
+                  model.housekeep();
+                  const ids = [...model.jobs.keys()];
+                  const id = ids.length && o.which < 40 ? ids[o.which % ids.length]! : "424242";
+                  const m = model.jobs.get(id);
+                  const expected = m !== undefined && m.state !== "dlq";
+                  expect(await queue.cancel(id, { reason: at }), at).toBe(expected);
+                  if (expected) {
+                    if (m.state === "processing") {
+                      model.cancelledReservations.set(id, { attempts: m.attempts, at: model.now });
+                    }
+                    model.jobs.delete(id);
+                  }
+                  return;
+                }
+                case "pause":
+                  await queue.pause();
+                  model.paused = true;
+                  expect(await queue.isPaused(), at).toBe(true);
+                  return;
+                case "resume":
+                  await queue.resume();
+                  model.paused = false;
+                  expect(await queue.isPaused(), at).toBe(false);
+                  return;
+                case "getJob": {
+                  model.housekeep();
+                  const id = String(1 + (o.which % Math.max(1, model.seq + 1)));
+                  const m = model.jobs.get(id);
+                  const info = await queue.getJob(id);
+                  if (!m) {
+                    expect(info, `${at}: job ${id} is not in the model`).toBeNull();
+                    return;
+                  }
+                  expect(
+                    info && {
+                      state: info.state,
+                      attempts: info.attempts,
+                      priority: info.priority,
+                      lastError: info.lastError,
+                      payload: info.payload,
+                    },
+                    at,
+                  ).toEqual({
+                    state: m.state === "dlq" ? "dead" : m.state,
+                    attempts: m.attempts,
+                    priority: m.priority,
+                    lastError: m.lastError,
+                    payload: m.payload,
+                  });
+                  return;
+                }
+                case "listReady": {
+                  model.housekeep();
+                  const listed = [];
+                  let cursor: string | null = null;
+                  do {
+                    const page = await queue.listJobs({ state: "ready", limit: 3, cursor });
+                    listed.push(...page.jobs);
+                    cursor = page.cursor;
+                  } while (cursor !== null);
+                  const expected = [...model.jobs.values()]
+                    .filter((j) => j.state === "ready")
+                    .map((j) => j.id)
+                    .sort((a, b) => Number(a) - Number(b));
+                  expect(
+                    listed.map((j) => j.id).sort((a, b) => Number(a) - Number(b)),
+                    at,
+                  ).toEqual(expected);
+                  // In run order: priorities never rise along the list.
+                  for (let i = 1; i < listed.length; i++) {
+                    expect(listed[i]!.priority, at).toBeLessThanOrEqual(listed[i - 1]!.priority);
+                  }
+                  return;
+                }
+                case "checkReservations": {
+                  model.housekeep();
+                  const refs = held.slice(-4);
+                  const got = await queue.checkReservations(refs);
+                  // One check per reservation not held, in the order asked.
+                  const notHeld = refs.filter((ref) => !model.fenced(ref, false));
+                  expect(
+                    got.map((r) => r.id),
+                    `${at}: the reservations no longer held`,
+                  ).toEqual(notHeld.map((ref) => ref.id));
+                  for (const [i, ref] of notHeld.entries()) {
+                    const status = got[i]?.status;
+                    const cancelled = model.cancelledReservations.get(ref.id);
+                    if (cancelled?.attempts !== ref.attempts) {
+                      expect(status, `${at}: job ${ref.id} attempt ${ref.attempts} is lost`).toBe(
+                        "lost",
+                      );
+                    } else if (model.now < cancelled.at + VT * 1000) {
+                      expect(status, `${at}: job ${ref.id} was cancelled`).toBe("cancelled");
+                    } else {
+                      // After the visibility timeout a backend may have forgotten the cancel.
+                      expect(["cancelled", "lost"], at).toContain(status);
+                    }
+                  }
+                  return;
+                }
                 case "stats":
                   model.housekeep();
                   expect(await queue.stats(), at).toEqual(model.counts());
@@ -376,5 +521,6 @@ function optsOf(s: EnqueueSpec) {
     maxAttempts: s.maxAttempts,
     backoffSeconds: s.backoff,
     ...(s.dedupe === null ? {} : { dedupeKey: s.dedupe }),
+    ...(s.priority === 0 ? {} : { priority: s.priority }),
   };
 }

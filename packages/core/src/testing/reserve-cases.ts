@@ -49,7 +49,15 @@ export function reserveCases(ctx: SuiteContext): void {
     await queue.enqueue("a", {});
     const job = await queue.reserveNext();
     await queue.ack(job!);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     clock.advance(VT * 10);
     expect(await queue.reserveNext()).toBeNull();
   });
@@ -71,7 +79,15 @@ export function reserveCases(ctx: SuiteContext): void {
     await queue.ack(job!);
     await queue.ack("999");
     await queue.fail("999", new Error("x"));
-    expect(await queue.stats()).toEqual({ ready: 1, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 1,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 
   it("ack of a job that is ready (not reserved) changes nothing", async () => {
@@ -122,7 +138,15 @@ export function reserveCases(ctx: SuiteContext): void {
     await queue.enqueue("b", {});
     const a = await queue.reserveNext();
     await queue.release(a!);
-    expect(await queue.stats()).toEqual({ ready: 2, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 2,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     const again = await queue.reserveNext();
     expect(again?.name).toBe("a");
     expect(again?.attempts).toBe(1);

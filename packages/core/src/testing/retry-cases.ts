@@ -18,7 +18,15 @@ export function retryCases(ctx: SuiteContext): void {
       expect(await queue.reserveNext()).toBeNull();
       clock.advance(1);
     }
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 1 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 1,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     clock.advance(3600);
     expect(await queue.reserveNext()).toBeNull();
     const dead = await queue.dlq.list();
@@ -79,7 +87,15 @@ export function retryCases(ctx: SuiteContext): void {
     const { queue } = await ctx.make();
     await queue.enqueue("once", {}, { maxAttempts: 1 });
     await queue.fail((await queue.reserveNext())!, new Error("nope"));
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 1 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 1,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 
   it("backoffSeconds 0 retries at once, at the back of the ready list", async () => {

@@ -22,7 +22,15 @@ export function visibilityCases(ctx: SuiteContext): void {
     clock.advance(VT + 1);
     const got = await Promise.all(Array.from({ length: 10 }, () => queue.reserveNext()));
     expect(got.filter((j) => j !== null)).toHaveLength(1);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 1, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 1,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 
   it("moves a job whose last attempt expired to the DLQ, saying so in lastError", async () => {
@@ -34,7 +42,15 @@ export function visibilityCases(ctx: SuiteContext): void {
     expect(second?.attempts).toBe(2);
     clock.advance(VT);
     expect(await queue.reserveNext()).toBeNull();
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 1 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 1,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     const [dead] = await queue.dlq.list();
     expect(dead?.attempts).toBe(2);
     expect(dead?.lastError).toMatch(/visibility timeout/i);
@@ -72,7 +88,16 @@ export function visibilityCases(ctx: SuiteContext): void {
     const again = await queue.reserveNext();
     // Either the late ack completed it, or it was already requeued and runs again:
     // never both, never lost.
-    if (again === null) expect(after).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    if (again === null)
+      expect(after).toEqual({
+        ready: 0,
+        delayed: 0,
+        processing: 0,
+        dlq: 0,
+        completed: 0,
+        cancelled: 0,
+        paused: false,
+      });
     else expect(again.attempts).toBe(2);
   });
 }
