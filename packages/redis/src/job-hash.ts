@@ -31,6 +31,22 @@ const DUE = "due";
  */
 export const EXACT_BACKOFF_FIELD = "svc_jobs_backoff_seconds";
 
+/** svc-jobs's own hash fields (docs/redis-layout.md), absent on a plain waiting job. */
+/** The job's priority, only when not 0. */
+export const PRIORITY_FIELD = "svc_jobs_priority";
+/** The enqueue time (ISO-8601) once `available_at` says something else; else `available_at` is it. */
+export const CREATED_AT_FIELD = "svc_jobs_created_at";
+/** `completed`, `cancelled` or `dead` (a job svc-jobs dead-lettered). */
+export const STATE_FIELD = "svc_jobs_state";
+/** When the job completed or was cancelled, epoch seconds. */
+export const FINISHED_AT_FIELD = "svc_jobs_finished_at";
+/** A kept completed job's result, JSON text. */
+export const RESULT_FIELD = "svc_jobs_result";
+/** The latest progress a handler reported, JSON text. */
+export const PROGRESS_FIELD = "svc_jobs_progress";
+/** Why the job was cancelled. */
+export const CANCEL_REASON_FIELD = "svc_jobs_cancel_reason";
+
 /**
  * Internal: epoch ms as ISO-8601 UTC with microseconds and a `+00:00` offset
  * (`2030-01-01T00:00:00.000000+00:00`), the form Python's `datetime.isoformat()` writes and
@@ -132,6 +148,9 @@ const OPTIONAL_COLUMNS: readonly (readonly [
     EXACT_BACKOFF_FIELD,
     (p) => (Number.isInteger(p.backoffSeconds) ? "" : String(p.backoffSeconds)),
   ],
+  [PRIORITY_FIELD, (p) => (p.priority !== 0 ? String(p.priority) : "")],
+  // A delayed job's available_at is its due time: the enqueue time goes beside it.
+  [CREATED_AT_FIELD, (p, now) => (p.delaySeconds > 0 ? isoUtc(now) : "")],
   [DEDUPE_KEY, (p) => p.dedupeKey ?? ""],
 ];
 

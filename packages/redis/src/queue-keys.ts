@@ -30,6 +30,20 @@ export interface QueueKeys {
   readonly wake: string;
   /** STRING: the layout version, `"2"` (absent on a version-1 or svc-infra queue). */
   readonly layout: string;
+  // svc-jobs's own keys (docs/redis-layout.md, "Seeing and controlling jobs"): svc-infra
+  // ignores them. The scripts build them from the prefix, as they build job keys.
+  /** STRING `"1"` while the queue is paused. */
+  readonly paused: string;
+  /** ZSET of the non-zero priorities that have waiting jobs (member and score: the priority). */
+  readonly priorities: string;
+  /** What a priority level's LIST is named after: `${priorityPrefix}${n}`, `{prefix}:prio:{n}`. */
+  readonly priorityPrefix: string;
+  /** ZSET of kept completed id -> finished time (epoch seconds). */
+  readonly completed: string;
+  /** ZSET of kept cancelled id -> finished time (epoch seconds). */
+  readonly cancelled: string;
+  /** STREAM of the queue's events. */
+  readonly events: string;
 }
 
 /** Where a {@link queueKeys} layout lives. */
@@ -66,6 +80,12 @@ export function queueKeys(prefix: unknown, target: QueueKeysTarget): QueueKeys {
     dlq: `${p}:dlq`,
     wake: `${p}:wake`,
     layout: `${p}:layout`,
+    paused: `${p}:paused`,
+    priorities: `${p}:priorities`,
+    priorityPrefix: `${p}:prio:`,
+    completed: `${p}:completed`,
+    cancelled: `${p}:cancelled`,
+    events: `${p}:events`,
   };
 }
 

@@ -3,12 +3,19 @@ import {
   BackendError,
   DEDUPE_TTL_SECONDS,
   type QueueStats,
+  type ReservationCheck,
   type RetryStrategy,
 } from "@svc-jobs/core";
-import { visibilityExpiredMessage } from "@svc-jobs/core/backend";
+import { type resolveQueueOptions, visibilityExpiredMessage } from "@svc-jobs/core/backend";
 import { isoUtc, type JobFields, type NewJobTable } from "./job-hash.js";
 import type { QueueKeys } from "./queue-keys.js";
 import { type DefinesCommands, defineQueueCommands, type QueueCommands } from "./scripts.js";
+
+type ResolvedOptions = ReturnType<typeof resolveQueueOptions>;
+/** A resolved `keepCompleted` / `keepCancelled`: limits, Infinity for none. */
+type ResolvedRetention = NonNullable<ResolvedOptions["keepCompleted"]>;
+/** A resolved `events` option. */
+type ResolvedEvents = NonNullable<ResolvedOptions["events"]>;
 
 /** Options of {@link QueueScripts}: what every call of a queue passes alike. */
 export interface QueueScriptsOptions {
@@ -20,6 +27,24 @@ export interface QueueScriptsOptions {
   random: () => number;
   /** How long Redis remembers an enqueue's resend token, in ms; 0 sends none. */
   enqueueTokenTtlMs: number;
+  /** Kept completed jobs (`keepCompleted`), `null` for none. */
+  keepCompleted: ResolvedRetention | null;
+  /** Kept cancelled jobs (`keepCancelled`), `null` for none. */
+  keepCancelled: ResolvedRetention | null;
+  /** The event stream (`events`), `null` for none. */
+  events: ResolvedEvents | null;
+  /** The queue's visibility timeout, in seconds: how long a cancelled reservation stays marked. */
+  visibilityTimeoutSeconds: number;
+}
+
+/** How long a cancelled reservation's hash stays marked past the visibility timeout (docs/redis-layout.md). */
+const CANCELLED_RESERVATION_GRACE_SECONDS = 60;
+
+/** A retention as the scripts take it: [count, age seconds], 'inf' for no limit, ['', ''] for none kept. */
+function retentionArgs(retention: ResolvedRetention | null): [string, string] {
+  if (retention === null) return ["", ""];
+  const text = (n: number) => (Number.isFinite(n) ? String(n) : "inf");
+  return [text(retention.count), text(retention.ageSeconds)];
 }
 
 /** An enqueue's reply per job: the new job's id, or a dedupe hit's hash fields. */
@@ -61,7 +86,16 @@ export class QueueScripts {
   readonly #dlqRequeue: readonly string[];
   readonly #dlqPurge: readonly string[];
   readonly #upgrade: readonly string[];
+  readonly #cancel: readonly string[];
+  readonly #progress: readonly string[];
+  readonly #checkReservations: readonly string[];
+  readonly #pause: readonly string[];
   readonly #batch: string;
+  /** The event stream's cap as the scripts take it, '' for no events. */
+  readonly #maxLen: string;
+  readonly #keepCompleted: readonly [string, string];
+  readonly #keepCancelled: readonly [string, string];
+  readonly #cancelledTtlMs: string;
   readonly #retryArgs: readonly string[];
   readonly #jitter: boolean;
   readonly #random: () => number;
@@ -84,7 +118,17 @@ export class QueueScripts {
     this.#dlqRequeue = [dlq, ready, wake, p];
     this.#dlqPurge = [dlq, p];
     this.#upgrade = [layout, delayed, vt, dlq, p];
+    this.#cancel = [ready, processing, vt, delayed, p];
+    this.#progress = [vt, p];
+    this.#checkReservations = [ready, processing, vt, delayed, dlq, wake, p];
+    this.#pause = [wake, p];
     this.#batch = String(options.housekeepingBatch);
+    this.#maxLen = options.events === null ? "" : String(options.events.maxLen);
+    this.#keepCompleted = retentionArgs(options.keepCompleted);
+    this.#keepCancelled = retentionArgs(options.keepCancelled);
+    this.#cancelledTtlMs = String(
+      Math.ceil((options.visibilityTimeoutSeconds + CANCELLED_RESERVATION_GRACE_SECONDS) * 1000),
+    );
     const retry = options.retry;
     this.#jitter = retry.kind !== "linear";
     this.#retryArgs =
@@ -115,6 +159,7 @@ export class QueueScripts {
       this.#tokenTtlMs > 0 ? randomUUID() : "",
       this.#tokenTtlText,
       DEDUPE_TTL_MS_TEXT,
+      this.#maxLen,
       String(columns.length),
       ...columns,
     ];
@@ -154,6 +199,7 @@ export class QueueScripts {
       this.#batch,
       EXPIRED_PRE,
       EXPIRED_POST,
+      this.#maxLen,
     );
     return {
       jobs,
@@ -161,9 +207,21 @@ export class QueueScripts {
     };
   }
 
-  /** ack-2.lua: true when the reservation (of attempt `attempts`, '' for any) was acked. */
-  async ack(id: string, attempts: string): Promise<boolean> {
-    return Number(await this.#client.svcJobsAck(...this.#ack, id, attempts)) > 0;
+  /**
+   * ack-2.lua: true when the reservation (of attempt `attempts`, '' for any) was acked.
+   * `resultJson` is the result's JSON text, '' for none.
+   */
+  async ack(id: string, attempts: string, now: number, resultJson: string): Promise<boolean> {
+    const n = await this.#client.svcJobsAck(
+      ...this.#ack,
+      id,
+      attempts,
+      sec(now),
+      resultJson,
+      ...this.#keepCompleted,
+      this.#maxLen,
+    );
+    return Number(n) > 0;
   }
 
   /** fail-6.lua: 0 when fenced off, 1 when scheduled for a retry, 2 when moved to the DLQ. */
@@ -178,6 +236,7 @@ export class QueueScripts {
         ...this.#retryArgs,
         String(this.#jitter ? this.#random() : 0),
         isoUtc(now),
+        this.#maxLen,
       ),
     );
   }
@@ -200,19 +259,25 @@ export class QueueScripts {
 
   /** stats-5.lua: the counts by state, after housekeeping at most `batch` of each kind. */
   async stats(now: number, batch: number): Promise<QueueStats> {
-    const [ready, delayed, processing, dlq] = await this.#client.svcJobsStats(
+    const reply = await this.#client.svcJobsStats(
       ...this.#stats,
       sec(now),
       String(batch),
       EXPIRED_PRE,
       EXPIRED_POST,
       isoUtc(now),
+      this.#maxLen,
     );
+    const [ready, delayed, processing, dlq, completed, cancelled, paused] = reply.map(Number);
+    if (reply.length !== 7 || paused === undefined) throw unexpected("stats", reply);
     return {
-      ready: Number(ready),
-      delayed: Number(delayed),
-      processing: Number(processing),
-      dlq: Number(dlq),
+      ready: ready as number,
+      delayed: delayed as number,
+      processing: processing as number,
+      dlq: dlq as number,
+      completed: completed as number,
+      cancelled: cancelled as number,
+      paused: paused === 1,
     };
   }
 
@@ -225,6 +290,7 @@ export class QueueScripts {
       EXPIRED_PRE,
       EXPIRED_POST,
       isoUtc(now),
+      this.#maxLen,
     );
     return { requeued: Number(requeued), promoted: Number(promoted) };
   }
@@ -244,6 +310,7 @@ export class QueueScripts {
       String(offset),
       String(limit),
       isoUtc(now),
+      this.#maxLen,
     );
     return { read: Number(read), jobs };
   }
@@ -267,6 +334,79 @@ export class QueueScripts {
    */
   async upgrade(batch: number): Promise<boolean> {
     return Number(await this.#client.svcJobsUpgrade(...this.#upgrade, String(batch))) === 1;
+  }
+
+  /**
+   * cancel-4.lua: true when job `id` was ready, delayed or reserved and is now cancelled;
+   * `reason` '' for none.
+   */
+  async cancel(id: string, now: number, reason: string): Promise<boolean> {
+    const n = await this.#client.svcJobsCancel(
+      ...this.#cancel,
+      id,
+      sec(now),
+      reason,
+      ...this.#keepCancelled,
+      this.#cancelledTtlMs,
+      this.#maxLen,
+    );
+    return Number(n) > 0;
+  }
+
+  /** progress-1.lua: true when the reservation's progress was recorded (`valueJson`: JSON text). */
+  async progress(id: string, attempts: string, now: number, valueJson: string): Promise<boolean> {
+    const n = await this.#client.svcJobsProgress(
+      ...this.#progress,
+      id,
+      attempts,
+      sec(now),
+      valueJson,
+      this.#maxLen,
+    );
+    return Number(n) > 0;
+  }
+
+  /**
+   * checkReservations-6.lua: the reservations of `held` (id and attempt number, '' for any)
+   * that are no longer held, and why, after housekeeping at `now`.
+   */
+  async checkReservations(
+    now: number,
+    held: readonly (readonly [string, string])[],
+  ): Promise<ReservationCheck[]> {
+    const args: string[] = [
+      ...this.#checkReservations,
+      sec(now),
+      isoUtc(now),
+      this.#batch,
+      EXPIRED_PRE,
+      EXPIRED_POST,
+      this.#maxLen,
+    ];
+    for (const [id, attempts] of held) args.push(id, attempts);
+    const reply = await this.#client.svcJobsCheckReservations(...args);
+    const out: ReservationCheck[] = [];
+    if (reply.length % 3 !== 0) throw unexpected("checkReservations", reply);
+    for (let i = 0; i + 2 < reply.length; i += 3) {
+      const status = reply[i + 1];
+      if (status !== "cancelled" && status !== "lost") throw unexpected("checkReservations", reply);
+      const reason = reply[i + 2];
+      out.push(
+        status === "cancelled"
+          ? {
+              id: String(reply[i]),
+              status,
+              reason: typeof reason === "string" && reason !== "" ? reason : null,
+            }
+          : { id: String(reply[i]), status },
+      );
+    }
+    return out;
+  }
+
+  /** pause-1.lua: pauses, resumes or reads; true when the queue is paused afterwards. */
+  async pause(op: "pause" | "resume" | "read"): Promise<boolean> {
+    return Number(await this.#client.svcJobsPause(...this.#pause, op)) === 1;
   }
 
   /** dlqPurge-1.lua: deletes the oldest `batch` dead jobs; how many went. */

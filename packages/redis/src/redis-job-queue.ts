@@ -1,24 +1,37 @@
 import {
+  type AckOptions,
   BackendError,
+  type CancelOptions,
   type Clock,
+  ConfigError,
   type DeadLetterQueue,
   type DlqListOptions,
   type EnqueueItem,
   type EnqueueOptions,
+  type EventsOptions,
   errorMessage,
   type Job,
+  type JobEvent,
+  type JobInfo,
+  type JobPage,
   type JobQueue,
+  type JobRef,
+  type JobState,
   JobValidationError,
   type JsonObject,
   type JsonPayload,
+  type JsonValue,
+  type ListJobsOptions,
   QueueClosedError,
   type QueueOptions,
   type QueueStats,
+  type ReservationCheck,
   type ReserveOptions,
 } from "@svc-jobs/core";
 import {
   createJob,
   DLQ_LIST_OPTIONS,
+  describeValue as describe,
   jobIdOf,
   type PreparedEnqueue,
   prepareEnqueue,
@@ -26,11 +39,16 @@ import {
   RESERVE_OPTIONS,
   rejectUnknownKeys,
   resolveQueueOptions,
+  validateAckOptions,
+  validateCancelOptions,
   validateInteger,
+  validateJsonValue,
   validateSeconds,
 } from "@svc-jobs/core/backend";
 import { assertIoredisClient } from "./assert-ioredis-client.js";
+import { type EventStreamClient, jobEvents } from "./event-stream.js";
 import { isoUtc, jobFromHash, newJobDefaults, newJobFields, newJobTable } from "./job-hash.js";
+import { JobInspection } from "./job-inspection.js";
 import { queueKeys } from "./queue-keys.js";
 import { QueueScripts } from "./queue-scripts.js";
 import type { DefinesCommands } from "./scripts.js";
@@ -126,6 +144,13 @@ export class RedisJobQueue implements JobQueue {
   readonly #maxPayloadBytes: number;
   readonly #scripts: QueueScripts;
   readonly #waiter: WakeWaiter;
+  readonly #eventsEnabled: boolean;
+  readonly #inspection: JobInspection;
+  readonly #eventsKey: string;
+  readonly #eventsClient: EventStreamClient;
+  readonly #blockingEvents: boolean;
+  /** Aborts when the queue closes: ends every events() iteration. */
+  readonly #closing = new AbortController();
   #closed = false;
   /** True once the queue's keys are known to be at layout version 2. */
   #layoutDone = false;
@@ -164,7 +189,20 @@ export class RedisJobQueue implements JobQueue {
       retry: resolved.retry,
       random: options.random ?? Math.random,
       enqueueTokenTtlMs: Math.round(tokenTtlSeconds * 1000),
+      keepCompleted: resolved.keepCompleted,
+      keepCancelled: resolved.keepCancelled,
+      events: resolved.events,
+      visibilityTimeoutSeconds: resolved.visibilityTimeoutSeconds,
     });
+    this.#eventsEnabled = resolved.events !== null;
+    this.#inspection = new JobInspection(client, keys, {
+      call: (what, run) => this.#call(what, run),
+      housekeep: () => this.housekeep(),
+    });
+    this.#eventsKey = keys.events;
+    this.#eventsClient = client as unknown as EventStreamClient;
+    // ioredis-mock's XREAD does not block as Redis does: events() polls there.
+    this.#blockingEvents = options.blocking !== false && !isIoredisMock(client);
     this.#waiter = new WakeWaiter(client, keys.wake, {
       blocking: options.blocking !== false,
       fallbackPollMs: fallbackPollSeconds * 1000,
@@ -250,26 +288,30 @@ export class RedisJobQueue implements JobQueue {
     }
   }
 
-  async ack(job: Job | string): Promise<void> {
+  async ack(job: JobRef, opts?: AckOptions): Promise<void> {
     this.#assertOpen();
     const [id, attempts] = fence(job);
-    await this.#call("ack", () => this.#scripts.ack(id, attempts));
+    // The checks every backend shares; no result (or null) is sent as ''.
+    const result = validateAckOptions(opts);
+    const resultJson = result === null ? "" : JSON.stringify(result);
+    const now = this.#clock.now();
+    await this.#call("ack", () => this.#scripts.ack(id, attempts, now, resultJson));
   }
 
-  async fail(job: Job | string, error?: unknown): Promise<void> {
+  async fail(job: JobRef, error?: unknown): Promise<void> {
     this.#assertOpen();
     const [id, attempts] = fence(job);
     const message = errorMessage(error);
     await this.#call("fail", () => this.#scripts.fail(id, attempts, this.#clock.now(), message));
   }
 
-  async release(job: Job | string): Promise<void> {
+  async release(job: JobRef): Promise<void> {
     this.#assertOpen();
     const [id, attempts] = fence(job);
     await this.#call("release", () => this.#scripts.release(id, attempts));
   }
 
-  async extendVisibility(job: Job | string, seconds: number): Promise<void> {
+  async extendVisibility(job: JobRef, seconds: number): Promise<void> {
     this.#assertOpen();
     validateSeconds("seconds", seconds, 0);
     const [id, attempts] = fence(job);
@@ -282,6 +324,98 @@ export class RedisJobQueue implements JobQueue {
   async stats(): Promise<QueueStats> {
     this.#assertOpen();
     return this.#call("stats", () => this.#scripts.stats(this.#clock.now(), BATCH));
+  }
+
+  // ---- seeing and controlling jobs (docs/contract.md, "Seeing and controlling jobs") ----
+
+  async getJob(id: string): Promise<JobInfo | null> {
+    this.#assertOpen();
+    return this.#inspection.getJob(id);
+  }
+
+  async listJobs(opts: ListJobsOptions): Promise<JobPage> {
+    this.#assertOpen();
+    return this.#inspection.listJobs(opts);
+  }
+
+  async countByName(state: JobState): Promise<Record<string, number>> {
+    this.#assertOpen();
+    return this.#inspection.countByName(state);
+  }
+
+  /**
+   * Cancels a ready, delayed or reserved job (cancel-4.lua). A waiting job's removal scans
+   * its priority's list (an operator's action; docs/redis-layout.md, "Costs").
+   */
+  async cancel(id: string, opts?: CancelOptions): Promise<boolean> {
+    this.#assertOpen();
+    const jobId = jobIdOf(id, "id");
+    const reason = validateCancelOptions(opts) ?? "";
+    // A reservation that expired on its last attempt is dead, not cancellable: settle
+    // expiries first, as the DLQ operations do, so every backend answers alike.
+    await this.housekeep();
+    const now = this.#clock.now();
+    return this.#call("cancel", () => this.#scripts.cancel(jobId, now, reason));
+  }
+
+  /** Pauses the queue for every process that uses it: `{prefix}:paused` (pause-1.lua). */
+  async pause(): Promise<void> {
+    this.#assertOpen();
+    await this.#call("pause", () => this.#scripts.pause("pause"));
+  }
+
+  /** Ends a pause and wakes blocked reserves (pause-1.lua). */
+  async resume(): Promise<void> {
+    this.#assertOpen();
+    await this.#call("resume", () => this.#scripts.pause("resume"));
+  }
+
+  async isPaused(): Promise<boolean> {
+    this.#assertOpen();
+    return this.#call("isPaused", () => this.#scripts.pause("read"));
+  }
+
+  events(opts: EventsOptions = {}): AsyncIterable<JobEvent> {
+    this.#assertOpen();
+    if (!this.#eventsEnabled) {
+      throw new ConfigError(
+        `queue "${this.prefix}" records no events (its events option is false): create it with events: true or { maxLen } to use events()`,
+      );
+    }
+    return jobEvents(this.#eventsClient, this.#eventsKey, opts, {
+      closed: this.#closing.signal,
+      blocking: this.#blockingEvents,
+    });
+  }
+
+  /** Records a reserved job's progress (progress-1.lua), fenced like `ack`. */
+  async progress(job: JobRef, value: JsonValue): Promise<void> {
+    this.#assertOpen();
+    const [id, attempts] = fence(job);
+    const valueJson = JSON.stringify(validateJsonValue(value, "value"));
+    const now = this.#clock.now();
+    await this.#call("progress", () => this.#scripts.progress(id, attempts, now, valueJson));
+  }
+
+  /**
+   * Which of `jobs` the caller no longer holds (checkReservations-6.lua, after housekeeping:
+   * an expired reservation is lost), in one script per 1,000.
+   */
+  async checkReservations(jobs: JobRef[]): Promise<ReservationCheck[]> {
+    this.#assertOpen();
+    if (!Array.isArray(jobs)) {
+      throw new JobValidationError("jobs", `jobs must be an array, got ${describe(jobs)}`);
+    }
+    const held = jobs.map((job, i) => fence(job, `jobs[${i}]`));
+    const out: ReservationCheck[] = [];
+    for (let i = 0; i < held.length; i += BATCH) {
+      const chunk = held.slice(i, i + BATCH);
+      const lost = await this.#call("checkReservations", () =>
+        this.#scripts.checkReservations(this.#clock.now(), chunk),
+      );
+      for (const check of lost) out.push(check);
+    }
+    return out;
   }
 
   /**
@@ -307,6 +441,7 @@ export class RedisJobQueue implements JobQueue {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     this.#waiter.close();
   }
 
@@ -428,9 +563,14 @@ export class RedisJobQueue implements JobQueue {
 }
 
 /** The id and the fencing token (attempt number, '' for a bare id) of an ack/fail/... call. */
-function fence(job: Job | string): [string, string] {
-  const id = jobIdOf(job);
+function fence(job: JobRef, field = "job"): [string, string] {
+  const id = jobIdOf(job, field);
   if (typeof job === "string") return [id, ""];
   const attempts = (job as { attempts?: unknown }).attempts;
   return [id, typeof attempts === "number" ? String(attempts) : ""];
+}
+
+/** Whether `client` is an ioredis-mock instance (its class is `RedisMock`). */
+function isIoredisMock(client: object): boolean {
+  return /RedisMock/.test((client as { constructor?: { name?: string } }).constructor?.name ?? "");
 }

@@ -27,6 +27,11 @@ export interface QueueCommands {
   svcJobsDlqRequeue(...args: string[]): Promise<number>;
   svcJobsDlqPurge(...args: string[]): Promise<number>;
   svcJobsUpgrade(...args: string[]): Promise<number>;
+  svcJobsInspect(...args: string[]): Promise<unknown[]>;
+  svcJobsCancel(...args: string[]): Promise<number>;
+  svcJobsProgress(...args: string[]): Promise<number>;
+  svcJobsCheckReservations(...args: string[]): Promise<string[]>;
+  svcJobsPause(...args: string[]): Promise<number>;
 }
 
 /** Internal: the client methods `defineLeaderCommands` adds. */
@@ -52,6 +57,11 @@ const QUEUE_SCRIPTS: ScriptSet<QueueCommands> = {
   svcJobsDlqRequeue: lua.dlqRequeue,
   svcJobsDlqPurge: lua.dlqPurge,
   svcJobsUpgrade: lua.upgrade,
+  svcJobsInspect: lua.inspect,
+  svcJobsCancel: lua.cancel,
+  svcJobsProgress: lua.progress,
+  svcJobsCheckReservations: lua.checkReservations,
+  svcJobsPause: lua.pause,
 };
 
 const LEADER_SCRIPTS: ScriptSet<LeaderCommands> = {

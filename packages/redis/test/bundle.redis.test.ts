@@ -60,7 +60,7 @@ main().catch((error) => {
 const EXPECTED = [
   "enqueued send_email",
   'reserved true send_email {"to":"user@example.com"}',
-  'acked {"ready":0,"delayed":0,"processing":0,"dlq":0}',
+  'acked {"ready":0,"delayed":0,"processing":0,"dlq":0,"completed":0,"cancelled":0,"paused":false}',
   "leader acquired true true bundle",
   "leader released false 0",
 ];

@@ -9,11 +9,15 @@ const cluster = clusterFixture(Cluster);
 
 testJobQueue({
   name: "RedisJobQueue (3-master Redis Cluster)",
-  create: ({ clock, visibilityTimeoutSeconds }) => {
+  create: ({ clock, visibilityTimeoutSeconds, options, sameStorageAs }) => {
+    // A second queue object on the same storage: the same prefix, as another process.
+    const prefix =
+      sameStorageAs instanceof RedisJobQueue ? sameStorageAs.prefix : cluster.prefix("cl");
     return new RedisJobQueue(cluster.client, {
-      prefix: cluster.prefix("cl"),
+      prefix,
       clock,
       visibilityTimeoutSeconds,
+      ...options,
     });
   },
   cleanup: () => cluster.deletePrefixes(),
@@ -52,9 +56,21 @@ describe("Redis Cluster layout", () => {
       const job = await queue.enqueue("on-node", { port });
       await queue.enqueue("later", {}, { delaySeconds: 60 });
       const wrapped = queue.prefix;
-      const keys = ["ready", "delayed", "seq", `job:${job.id}`, "wake"].map(
-        (k) => `${wrapped}:${k}`,
-      );
+      // The keys of seeing and controlling jobs too, which the scripts build from the prefix.
+      const keys = [
+        "ready",
+        "delayed",
+        "seq",
+        `job:${job.id}`,
+        "wake",
+        "prio:5",
+        "prio:-3",
+        "priorities",
+        "paused",
+        "completed",
+        "cancelled",
+        "events",
+      ].map((k) => `${wrapped}:${k}`);
       const slots = new Set(
         await Promise.all(
           keys.map(async (k) => Number(await cluster.client.cluster("KEYSLOT", k))),
@@ -68,6 +84,13 @@ describe("Redis Cluster layout", () => {
         await direct.connect();
         expect(await direct.llen(`${wrapped}:ready`)).toBe(1);
         expect(await direct.hget(`${wrapped}:job:${job.id}`, "name")).toBe("on-node");
+        // A priority level and the events stream live there too.
+        const urgent = await queue.enqueue("urgent", {}, { priority: 5 });
+        expect(await direct.lrange(`${wrapped}:prio:5`, 0, -1)).toEqual([urgent.id]);
+        expect(await direct.xlen(`${wrapped}:events`)).toBe(3);
+        const first = await queue.reserveNext();
+        expect(first?.id).toBe(urgent.id);
+        await queue.ack(first!);
       } finally {
         direct.disconnect();
       }
@@ -75,7 +98,15 @@ describe("Redis Cluster layout", () => {
       const reserved = await queue.reserveNext({ blockSeconds: 1 });
       expect(reserved?.id).toBe(job.id);
       await queue.ack(reserved!);
-      expect(await queue.stats()).toEqual({ ready: 0, delayed: 1, processing: 0, dlq: 0 });
+      expect(await queue.stats()).toEqual({
+        ready: 0,
+        delayed: 1,
+        processing: 0,
+        dlq: 0,
+        completed: 0,
+        cancelled: 0,
+        paused: false,
+      });
       await queue.close();
     }
   });

@@ -10,6 +10,12 @@ const client = new RedisMock();
 
 testJobQueue({
   name: "RedisJobQueue (ioredis-mock)",
-  create: ({ clock, visibilityTimeoutSeconds }) =>
-    new RedisJobQueue(client, { prefix: uniquePrefix("mock"), clock, visibilityTimeoutSeconds }),
+  create: ({ clock, visibilityTimeoutSeconds, options, sameStorageAs }) =>
+    new RedisJobQueue(client, {
+      // A second queue object on the same storage: the same prefix, as another process.
+      prefix: sameStorageAs instanceof RedisJobQueue ? sameStorageAs.prefix : uniquePrefix("mock"),
+      clock,
+      visibilityTimeoutSeconds,
+      ...options,
+    }),
 });

@@ -7,12 +7,11 @@ const redis = redisFixture(Redis);
 
 testJobQueue({
   name: "RedisJobQueue (redis-server)",
-  create: ({ clock, visibilityTimeoutSeconds }) => {
-    return new RedisJobQueue(redis.client, {
-      prefix: redis.prefix("conf"),
-      clock,
-      visibilityTimeoutSeconds,
-    });
+  create: ({ clock, visibilityTimeoutSeconds, options, sameStorageAs }) => {
+    // A second queue object on the same storage: the same prefix, as another process.
+    const prefix =
+      sameStorageAs instanceof RedisJobQueue ? sameStorageAs.prefix : redis.prefix("conf");
+    return new RedisJobQueue(redis.client, { prefix, clock, visibilityTimeoutSeconds, ...options });
   },
   cleanup: () => redis.deletePrefixes(),
 });

@@ -99,7 +99,15 @@ describe("connection faults", () => {
     );
     expect(kills[1]).toBeGreaterThanOrEqual(1);
     expect(seen.size).toBe(200);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 
   it("a Redis crash and restart (AOF, fsync always) while a worker runs loses no job", async () => {
@@ -128,7 +136,15 @@ describe("connection faults", () => {
     );
     expect(crashed).toBe(true);
     expect(seen.size).toBe(100);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 
   it("an idle worker blocked in reserve reconnects after a Redis restart and takes new jobs", async () => {

@@ -35,7 +35,15 @@ describe("discoverRedisQueuePrefixes on one node", () => {
     expect(found).toEqual([...prefixes, `${root}:done`].sort());
     for (const prefix of prefixes) {
       const stats = await new RedisJobQueue(redis.client, { prefix }).stats();
-      expect(stats, prefix).toEqual({ ready: 1, delayed: 0, processing: 0, dlq: 0 });
+      expect(stats, prefix).toEqual({
+        ready: 1,
+        delayed: 0,
+        processing: 0,
+        dlq: 0,
+        completed: 0,
+        cancelled: 0,
+        paused: false,
+      });
     }
   });
 

@@ -66,7 +66,15 @@ describe("large batches", () => {
       Array.from({ length: 10 }, (_, i) => 1050 + i),
     );
     expect(await q.dlq.requeueAll()).toBe(1100);
-    expect(await q.stats()).toEqual({ ready: 1100, delayed: 0, processing: 0, dlq: 0 });
+    expect(await q.stats()).toEqual({
+      ready: 1100,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 });
 

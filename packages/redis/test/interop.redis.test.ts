@@ -71,7 +71,15 @@ describe("svc-infra enqueues, svc-jobs runs", () => {
     expect((await queue.stats()).processing).toBe(1);
     await queue.ack(job!);
     expect(await redis.client.exists(`${p}:job:${sent.id}`)).toBe(0);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 
   it("runs a job svc-infra delayed once its (integer-second) due time passes", async () => {
@@ -110,7 +118,15 @@ describe("svc-jobs enqueues, svc-infra runs", () => {
     expect(await redis.client.lrange(`${p}:processing`, 0, -1)).toEqual([sent.id]);
     expect((await queue.stats()).processing).toBe(1);
     await py(p, "ack", sent.id);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     expect(await redis.client.exists(`${p}:job:${sent.id}`)).toBe(0);
   });
 
@@ -212,7 +228,15 @@ describe("expired reservations, recovered by either side", () => {
     await queue.ack(held!); // too late: svc-infra holds attempt 2
     expect(await redis.client.exists(`${p}:job:${sent.id}`)).toBe(1);
     await py(p, "ack", sent.id);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 
   it("a job whose last attempt expired is dead on either side, never run again", async () => {
@@ -242,7 +266,15 @@ describe("svc-infra's non-atomic steps", () => {
     await redis.client.lpush(`${p}:ready`, sent.id);
     const got = await queue.reserveMany(10);
     expect(got.map((j) => j.id)).toEqual([sent.id]);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 1, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 1,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     await queue.ack(got[0]!);
   });
 });
@@ -290,7 +322,15 @@ for i in range(${n / 2}): q.enqueue("py", {"i": i})`,
     expect(new Set(ran).size).toBe(n);
     expect(byPython).toBeGreaterThan(0);
     expect(byPython).toBeLessThan(n);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     expect(await redis.client.llen(`${p}:processing`)).toBe(0);
   }, 60_000);
 });

@@ -33,12 +33,11 @@ it("runs on ioredis 6", () => {
 
 testJobQueue({
   name: "RedisJobQueue (ioredis 6, redis-server)",
-  create: ({ clock, visibilityTimeoutSeconds }) => {
-    return new RedisJobQueue(redis.client, {
-      prefix: redis.prefix("io6"),
-      clock,
-      visibilityTimeoutSeconds,
-    });
+  create: ({ clock, visibilityTimeoutSeconds, options, sameStorageAs }) => {
+    // A second queue object on the same storage: the same prefix, as another process.
+    const prefix =
+      sameStorageAs instanceof RedisJobQueue ? sameStorageAs.prefix : redis.prefix("io6");
+    return new RedisJobQueue(redis.client, { prefix, clock, visibilityTimeoutSeconds, ...options });
   },
   cleanup: () => redis.deletePrefixes(),
 });

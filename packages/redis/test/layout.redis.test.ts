@@ -69,6 +69,7 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
       svc_jobs_backoff_seconds: "2.5",
       attempts: "1",
       last_error: "smtp down",
+      svc_jobs_state: "dead", // svc-jobs dead-lettered it
     });
     expect(await redis.client.hget(`${p}:job:2`, "available_at")).toBe(
       "2030-01-01T00:01:30.000000+00:00",
@@ -110,11 +111,13 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
       "max_attempts",
     ]);
     // A fractional backoff: the integer svc-infra reads (rounded up), the exact value beside.
+    // A delayed job's available_at is its due time: the enqueue time goes beside it.
     expect(Object.keys(await redis.client.hgetall(`${p}:job:${full.id}`))).toEqual([
       ...order,
       "max_attempts",
       "backoff_seconds",
       "svc_jobs_backoff_seconds",
+      "svc_jobs_created_at",
     ]);
     expect(await redis.client.hgetall(`${p}:job:${full.id}`)).toEqual({
       id: full.id,
@@ -124,6 +127,7 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
       max_attempts: "2",
       backoff_seconds: "1",
       svc_jobs_backoff_seconds: "0.25",
+      svc_jobs_created_at: "2030-01-01T00:00:00.000000+00:00",
     });
     expect(full.availableAt.getTime()).toBe(clock.now() + 1500);
     expect(full.backoffSeconds).toBe(0.25);
@@ -151,6 +155,7 @@ describe("key layout (runbook and svc-infra compatibility)", () => {
         "",
         "0",
         "1000",
+        "", // no events
         String(columns.length),
         ...columns,
         ...rows.flat(),

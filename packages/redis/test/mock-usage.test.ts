@@ -15,7 +15,15 @@ it("tests a handler against RedisJobQueue on ioredis-mock, with a manual clock",
   const seen: unknown[] = [];
   expect(await processOne(queue, async (job) => void seen.push(job.payload))).toBe(true);
   expect(seen).toEqual([{ id: 1 }]);
-  expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+  expect(await queue.stats()).toEqual({
+    ready: 0,
+    delayed: 0,
+    processing: 0,
+    dlq: 0,
+    completed: 0,
+    cancelled: 0,
+    paused: false,
+  });
 });
 
 it("blocking reserve falls back to short polling on a client that cannot block", async () => {

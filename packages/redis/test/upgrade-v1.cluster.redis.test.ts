@@ -36,7 +36,15 @@ it("upgrades a version-1 queue under a {hash tag} prefix on a cluster", async ()
   const clock = new ManualClock(T);
   const queue = new RedisJobQueue(c, { prefix: p, clock });
   expect(queue.prefix).toBe(p);
-  expect(await queue.stats()).toEqual({ ready: 1, delayed: 1, processing: 0, dlq: 2 });
+  expect(await queue.stats()).toEqual({
+    ready: 1,
+    delayed: 1,
+    processing: 0,
+    dlq: 2,
+    completed: 0,
+    cancelled: 0,
+    paused: false,
+  });
   expect(await c.get(`${p}:layout`)).toBe("2");
   expect(await c.zscore(`${p}:delayed`, "2")).toBe(String(T / 1000 + 5));
   expect(await c.lrange(`${p}:dlq`, 0, -1)).toEqual(["4", "3"]);

@@ -61,7 +61,15 @@ describe("upgrade from layout version 1", () => {
       clock,
       visibilityTimeoutSeconds: 30,
     });
-    expect(await queue.stats()).toEqual({ ready: 4, delayed: 1, processing: 1, dlq: 2 });
+    expect(await queue.stats()).toEqual({
+      ready: 4,
+      delayed: 1,
+      processing: 1,
+      dlq: 2,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     expect(await redis.client.get(`${p}:layout`)).toBe("2");
 
     // Version 2 encodings on the wire.
@@ -127,7 +135,15 @@ describe("upgrade from layout version 1", () => {
     }
     await m.exec();
     const queue = new RedisJobQueue(redis.client, { prefix: p, clock: new ManualClock(T) });
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: n, processing: 0, dlq: dead });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: n,
+      processing: 0,
+      dlq: dead,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     expect(await redis.client.get(`${p}:layout`)).toBe("2");
     const scores = await redis.client.zrange(`${p}:delayed`, 0, -1, "WITHSCORES");
     for (let i = 0; i < scores.length; i += 2) {
@@ -140,6 +156,14 @@ describe("upgrade from layout version 1", () => {
     }
     // A second queue object finds the layout done and converts nothing again.
     const again = new RedisJobQueue(redis.client, { prefix: p, clock: new ManualClock(T) });
-    expect(await again.stats()).toEqual({ ready: 0, delayed: n, processing: 0, dlq: dead });
+    expect(await again.stats()).toEqual({
+      ready: 0,
+      delayed: n,
+      processing: 0,
+      dlq: dead,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
   });
 });

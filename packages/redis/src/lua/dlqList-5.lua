@@ -17,6 +17,7 @@
     ARGV[6] offset (from the oldest)
     ARGV[7] limit (> 0)
     ARGV[8] now as ISO-8601 UTC
+    ARGV[9] the event stream's cap (`expired`, `dead` events), '' for no events
 
   Output: { ids read, job1, job2, ... }, oldest first, each job its hash as a field/value
     list (HGETALL); ids whose hash is gone are skipped
@@ -26,8 +27,8 @@
 local readyKey, processingKey, vtKey, delayedKey, dlqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[8], ARGV[4], ARGV[5],
-  limit)
-promoteDelayed(readyKey, delayedKey, now, limit)
+  limit, ARGV[9])
+promoteDelayed(prefix, readyKey, delayedKey, now, limit)
 
 local offset = tonumber(ARGV[6])
 local len = redis.call('LLEN', dlqKey)

@@ -1,5 +1,6 @@
 --[[
-  Moves dead jobs back to the back of ready with attempts reset to 0: one by id, or the
+  Moves dead jobs back to the back of their priority's list (`ready` for priority 0) with
+  attempts reset to 0 and svc_jobs_state removed: one by id, or the
   oldest `limit` of them (RPOP: the oldest is at the right end, O(1) each). Requeueing one
   id is an LREM over the DLQ (the one scan left: the DLQ is svc-infra's LIST).
 
@@ -33,9 +34,11 @@ else
 end
 for _, id in ipairs(ids) do
   local key = jobKey(prefix, id)
+  local f = redis.call('HMGET', key, 'available_at', PRIORITY)
+  keepCreatedAt(key, str(f[1]))
   redis.call('HSET', key, 'attempts', '0', 'available_at', nowIso)
-  redis.call('HDEL', key, OURS, 'visible_at')
-  redis.call('LPUSH', readyKey, id)
+  redis.call('HDEL', key, OURS, 'visible_at', STATE)
+  pushWaiting(prefix, readyKey, id, str(f[2]), false)
 end
 wake(wakeKey, #ids)
 return #ids

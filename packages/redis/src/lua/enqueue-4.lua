@@ -14,15 +14,18 @@
     ARGV[4] resend token, '' for none: a resent call returns what the first one did
     ARGV[5] token time to live, ms
     ARGV[6] dedupe key time to live, ms (a key holds until now + this)
-    ARGV[7] c, then c names: the columns, the fields of a job hash (`hash` below, or
-      svc_jobs_backoff_seconds) this call's jobs set (name and payload, usually nothing
-      else), 'due' (not a field: the delayed set's score, epoch seconds) when some job is
-      delayed, and 'dedupe_key' (not a field: the job's dedupe key) when some job has one.
-      A name that is none of these is refused before anything is written.
+    ARGV[7] the event stream's cap (an `enqueued` event per new job), '' for no events
+    ARGV[8] c, then c names: the columns, the fields of a job hash (`hash` below, or
+      the optional svc_jobs_backoff_seconds, svc_jobs_priority, svc_jobs_created_at) this
+      call's jobs set (name and payload, usually nothing else), 'due' (not a field: the
+      delayed set's score, epoch seconds) when some job is delayed, and 'dedupe_key' (not a
+      field: the job's dedupe key) when some job has one. A name that is none of these is
+      refused before anything is written.
     then per job (new jobs take consecutive ids): c values, one per column; '' keeps the
       field's default (no dedupe key for dedupe_key; max_attempts, backoff_seconds and
-      svc_jobs_backoff_seconds are written only when given). A job with a due time waits in delayed until then, one without is
-      ready now.
+      the svc_jobs_* fields are written only when given). A job with a due time waits in
+      delayed until then; one without is ready now, in `ready` or, with a svc_jobs_priority,
+      in `{prefix}:prio:{n}` (registered in `{prefix}:priorities`).
 
   Output:
     {'r', first id, count}  every job is new and took the ids first .. first + count - 1
@@ -35,8 +38,8 @@
 -- request's enqueue usually is). The same writes as the general path below, before the
 -- shared helpers are even defined, so a call allocates next to nothing for Lua to collect:
 -- the id, the token, the hash, the ready list, one wake-up (wake() of the helpers inlined,
--- with its WAKE_CAP of 16).
-if #ARGV == 11 and ARGV[7] == '2' and ARGV[8] == 'name' and ARGV[9] == 'payload' then
+-- with its WAKE_CAP of 16), and the event (emit() of the helpers inlined).
+if #ARGV == 12 and ARGV[8] == '2' and ARGV[9] == 'name' and ARGV[10] == 'payload' then
   local id = string.format('%d', redis.call('INCR', KEYS[3]))
   if ARGV[4] ~= '' then
     local tokenKey = ARGV[1] .. ':token:' .. ARGV[4]
@@ -47,17 +50,22 @@ if #ARGV == 11 and ARGV[7] == '2' and ARGV[8] == 'name' and ARGV[9] == 'payload'
       return { 'r', string.sub(seen, 3, sep - 1), string.sub(seen, sep + 1) }
     end
   end
-  redis.call('HSET', ARGV[1] .. ':job:' .. id, 'id', id, 'name', ARGV[10], 'payload', ARGV[11],
+  redis.call('HSET', ARGV[1] .. ':job:' .. id, 'id', id, 'name', ARGV[11], 'payload', ARGV[12],
     'available_at', ARGV[3])
   redis.call('LPUSH', KEYS[1], id)
   if redis.call('LPUSH', KEYS[4], '1') > 16 then redis.call('LTRIM', KEYS[4], 0, 15) end
+  if ARGV[7] ~= '' then
+    redis.call('XADD', ARGV[1] .. ':events', 'MAXLEN', '~', ARGV[7], '*', 'type', 'enqueued',
+      'job', id, 'name', ARGV[11], 'at', string.format('%.0f', tonumber(ARGV[2]) * 1000.0),
+      'delay', '0', 'priority', '0')
+  end
   return { 'r', id, '1' }
 end
 
 -- @include "common"
 
 local readyKey, delayedKey, seqKey, wakeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local prefix, now, nowIso = ARGV[1], ARGV[2], ARGV[3]
+local prefix, now, nowIso, maxLen = ARGV[1], ARGV[2], ARGV[3], ARGV[7]
 
 -- A new job's hash, the HSET of every new job: the fields every job has, in the order they
 -- are written (job-hash.ts newJobDefaults() holds the same), as svc-infra writes them (no
@@ -73,18 +81,25 @@ for k = 3, #hash, 2 do
   dflt[k + 1] = hash[k + 1]
 end
 local nbase = #hash
-local OPTIONAL = { max_attempts = true, backoff_seconds = true, svc_jobs_backoff_seconds = true }
+local OPTIONAL = {
+  max_attempts = true,
+  backoff_seconds = true,
+  svc_jobs_backoff_seconds = true,
+  [PRIORITY] = true,
+  [CREATED_AT] = true,
+}
 
 -- The columns: colSlot[c] is where column c goes in the hash (none for dedupe_key and due);
 -- optional[c] is the field name of an optional column, appended when a job gives a value.
-local colAt = 7
+local colAt = 8
 local ncols = tonumber(ARGV[colAt])
 if ncols < 1 then return redis.error_reply('ERR enqueue: no columns') end
 local colSlot = {}
 local optional = {}
-local dedupeCol, dueCol
+local dedupeCol, dueCol, prioCol
 for c = 1, ncols do
   local name = ARGV[colAt + c]
+  if name == PRIORITY then prioCol = c end
   if name == 'dedupe_key' then
     dedupeCol = c
   elseif name == 'due' then
@@ -228,15 +243,26 @@ for i = 0, n - 1 do
       end
     end
     redis.call('HSET', prefix .. ':job:' .. id, unpack(hash, 1, len))
+    local jobName = hash[slot.name]
     -- Back to the defaults for the next job.
     for c = 1, ncols do
       local s = colSlot[c]
       if s then hash[s] = dflt[s] end
     end
+    local prio = prioCol and ARGV[row + prioCol] or ''
+    local delay = '0'
     if dueCol and ARGV[row + dueCol] ~= '' then
       redis.call('ZADD', delayedKey, ARGV[row + dueCol], id)
+      delay = fmtSec(tonumber(ARGV[row + dueCol]) - tonumber(now))
+    elseif isLevel(prio) then
+      pushWaiting(prefix, readyKey, id, prio, false)
     else
       ready[#ready + 1] = id
+    end
+    if maxLen ~= '' then
+      local p = prio
+      if p == '' then p = '0' end
+      emit(prefix, maxLen, now, 'enqueued', id, jobName, 'delay', delay, 'priority', p)
     end
     local dedupeKey = anyDedupe and dedupeKeyOf(i)
     if dedupeKey then

@@ -22,6 +22,9 @@
     ARGV[10] a random number in [0, 1) for the jitter (from the caller, so tests stay
              deterministic)
     ARGV[11] now as ISO-8601 UTC
+    ARGV[12] the event stream's cap (a `retrying` or `dead` event), '' for no events
+
+  A retry without a delay joins the back of its priority's list (svc_jobs_priority).
 
   Output: 0 when fenced off, 1 when scheduled for a retry, 2 when moved to the DLQ.
 ]]
@@ -29,7 +32,7 @@
 
 local processingKey, vtKey, readyKey, delayedKey, dlqKey, wakeKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local prefix, id, now = ARGV[1], ARGV[2], ARGV[4]
+local prefix, id, now, maxLen = ARGV[1], ARGV[2], ARGV[4], ARGV[12]
 if not fenced(prefix, vtKey, id, ARGV[3]) then return 0 end
 
 local key = jobKey(prefix, id)
@@ -37,10 +40,13 @@ endReservation(prefix, processingKey, vtKey, id)
 redis.call('HSET', key, 'last_error', ARGV[5])
 redis.call('HDEL', key, 'visible_at')
 local f = redis.call('HMGET', key, 'attempts', 'max_attempts', 'backoff_seconds',
-  'svc_jobs_backoff_seconds')
+  'svc_jobs_backoff_seconds', 'name', PRIORITY, 'available_at')
 local attempts = tonumber(str(f[1]) or '0') or 0
+local attemptText = string.format('%d', attempts)
 if attempts >= (tonumber(str(f[2]) or DEFAULT_MAX_ATTEMPTS) or 1) then
+  redis.call('HSET', key, STATE, 'dead')
   redis.call('LPUSH', dlqKey, id)
+  emit(prefix, maxLen, now, 'dead', id, str(f[5]), 'attempt', attemptText, 'error', ARGV[5])
   return 2
 end
 
@@ -57,13 +63,16 @@ else
   delay = delay * (1 - tonumber(ARGV[9]) * tonumber(ARGV[10]))
 end
 
+keepCreatedAt(key, str(f[7]))
 if delay > 0 then
   local due = tonumber(now) + delay
   redis.call('HSET', key, 'available_at', isoUtc(due))
   redis.call('ZADD', delayedKey, fmtSec(due), id)
 else
   redis.call('HSET', key, 'available_at', ARGV[11])
-  redis.call('LPUSH', readyKey, id)
+  pushWaiting(prefix, readyKey, id, str(f[6]), false)
 end
+emit(prefix, maxLen, now, 'retrying', id, str(f[5]), 'attempt', attemptText, 'error', ARGV[5],
+  'delay', fmtSec(delay))
 wake(wakeKey, 1)
 return 1

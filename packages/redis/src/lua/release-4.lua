@@ -1,6 +1,6 @@
 --[[
-  Hands a reserved job back to the FRONT of ready (the right end, where svc-infra's reserve
-  pops too) without counting the attempt (used when a worker stops before the job
+  Hands a reserved job back to the FRONT of its priority's list (the right end, where
+  svc-infra's reserve pops too; `ready` for priority 0) without counting the attempt (used when a worker stops before the job
   finished). Fenced by the attempt number.
 
   Input:
@@ -27,6 +27,6 @@ redis.call('HDEL', key, 'visible_at')
 if redis.call('HINCRBY', key, 'attempts', -1) < 0 then
   redis.call('HSET', key, 'attempts', '0')
 end
-redis.call('RPUSH', readyKey, id)
+pushWaiting(prefix, readyKey, id, str(redis.call('HGET', key, PRIORITY)), true)
 wake(wakeKey, 1)
 return 1

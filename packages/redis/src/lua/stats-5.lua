@@ -15,19 +15,30 @@
     ARGV[3] housekeeping batch size
     ARGV[4], ARGV[5] last_error of an expired reservation, before and after the attempt number
     ARGV[6] now as ISO-8601 UTC
+    ARGV[7] the event stream's cap (`expired`, `dead` events), '' for no events
 
-  Output: { ready, delayed, processing, dlq }
+  Also reads `{prefix}:priorities` and each level's `{prefix}:prio:{n}` (ready counts every
+  waiting job: O(levels)), `{prefix}:completed`, `{prefix}:cancelled` and `{prefix}:paused`.
+
+  Output: { ready, delayed, processing, dlq, completed, cancelled, paused (1 or 0) }
 ]]
 -- @include "common"
 
 local readyKey, processingKey, vtKey, delayedKey, dlqKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, ARGV[6], ARGV[4], ARGV[5],
-  limit)
-promoteDelayed(readyKey, delayedKey, now, limit)
+  limit, ARGV[7])
+promoteDelayed(prefix, readyKey, delayedKey, now, limit)
+local ready = redis.call('LLEN', readyKey)
+for _, level in ipairs(redis.call('ZRANGE', prefix .. ':priorities', 0, -1)) do
+  ready = ready + redis.call('LLEN', prefix .. ':prio:' .. level)
+end
 return {
-  redis.call('LLEN', readyKey),
+  ready,
   redis.call('ZCARD', delayedKey),
   redis.call('ZCARD', vtKey),
   redis.call('LLEN', dlqKey),
+  redis.call('ZCARD', prefix .. ':completed'),
+  redis.call('ZCARD', prefix .. ':cancelled'),
+  redis.call('EXISTS', prefix .. ':paused'),
 }

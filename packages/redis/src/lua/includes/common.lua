@@ -127,38 +127,209 @@ local function endReservation(prefix, processingKey, vtKey, id)
   if mark then redis.call('HDEL', key, OURS) end
 end
 
+-- ---- svc-jobs's own keys and fields (docs/redis-layout.md): svc-infra ignores them all ----
+-- The scripts build these keys from the prefix, as they build job keys.
+
+-- Job hash fields, each absent on a plain waiting job.
+local PRIORITY = 'svc_jobs_priority'     -- only when not 0
+local CREATED_AT = 'svc_jobs_created_at' -- the enqueue time, once available_at was overwritten
+local STATE = 'svc_jobs_state'           -- 'completed', 'cancelled' or 'dead'
+local FINISHED_AT = 'svc_jobs_finished_at'
+
+-- Finished jobs trimmed per script call, at most, so trimming stays O(log n) per job.
+local TRIM_BATCH = 16
+
+-- Before a script overwrites available_at, it keeps the enqueue time (once).
+local function keepCreatedAt(key, availableAt)
+  if availableAt then redis.call('HSETNX', key, CREATED_AT, availableAt) end
+end
+
+-- Epoch seconds (a string) as whole epoch ms (rounded), the `at` of an event. A float
+-- formatted with '%.0f', never an integer: epoch ms do not fit the 32-bit integers of
+-- ioredis-mock's Lua.
+local function msOf(now)
+  return string.format('%.0f', tonumber(now) * 1000.0)
+end
+
+-- Appends one event to `{prefix}:events`, capped near `maxLen` ('' records none): `type`,
+-- `job`, `name`, `at` (epoch ms), then the event's own fields (attempt, error, ...).
+local function emit(prefix, maxLen, now, kind, id, name, ...)
+  if maxLen == '' then return end
+  redis.call('XADD', prefix .. ':events', 'MAXLEN', '~', maxLen, '*', 'type', kind, 'job', id,
+    'name', name or '', 'at', msOf(now), ...)
+end
+
+-- Whether a priority (a hash field's value, nil when absent) is a level of its own.
+local function isLevel(prio)
+  return prio ~= nil and prio ~= '' and prio ~= '0'
+end
+
+-- The waiting list of priority `prio`: `ready` for 0, `{prefix}:prio:{n}` otherwise.
+local function waitingList(prefix, readyKey, prio)
+  if isLevel(prio) then return prefix .. ':prio:' .. prio end
+  return readyKey
+end
+
+-- Puts `id` at the back (LPUSH) or, with `front`, the front (RPUSH) of its priority's list;
+-- a non-zero level is registered in `{prefix}:priorities`.
+local function pushWaiting(prefix, readyKey, id, prio, front)
+  local cmd = 'LPUSH'
+  if front then cmd = 'RPUSH' end
+  if isLevel(prio) then
+    redis.call(cmd, prefix .. ':prio:' .. prio, id)
+    redis.call('ZADD', prefix .. ':priorities', prio, prio)
+  else
+    redis.call(cmd, readyKey, id)
+  end
+end
+
+-- Up to `count` ids from the front (right end) of a list.
+local function popFront(key, count)
+  local ids = redis.pcall('RPOP', key, count)
+  if type(ids) == 'table' and ids.err then
+    -- Redis < 6.2 has no RPOP count: one RPOP per job.
+    ids = {}
+    for _ = 1, count do
+      local id = str(redis.call('RPOP', key))
+      if not id then break end
+      ids[#ids + 1] = id
+    end
+  end
+  if type(ids) == 'table' then return ids end
+  -- ioredis-mock answers with an array of its own (a userdata) that ipairs walks.
+  local out = {}
+  if type(ids) == 'userdata' then
+    for _, id in ipairs(ids) do out[#out + 1] = id end
+  end
+  return out
+end
+
+-- Pops up to `count` waiting ids in reserve order: the highest positive priority first, then
+-- `ready` (priority 0), then the negative priorities, highest first. A level whose list
+-- empties leaves `{prefix}:priorities`. O(log levels) per level visited.
+local function popWaiting(prefix, readyKey, count)
+  local levelsKey = prefix .. ':priorities'
+  local out = {}
+  local function take(key)
+    for _, id in ipairs(popFront(key, count - #out)) do out[#out + 1] = id end
+  end
+  local function fromLevels(top, bottom)
+    while #out < count do
+      local level = redis.call('ZREVRANGEBYSCORE', levelsKey, top, bottom, 'LIMIT', 0, 1)[1]
+      if not level then return end
+      local key = prefix .. ':prio:' .. level
+      take(key)
+      if redis.call('LLEN', key) == 0 then redis.call('ZREM', levelsKey, level) end
+    end
+  end
+  local levels = redis.call('ZCARD', levelsKey) > 0
+  if levels then fromLevels('+inf', '(0') end
+  if #out < count then take(readyKey) end
+  if levels and #out < count then fromLevels('(0', '-inf') end
+  return out
+end
+
+-- Whether any job waits: in `ready` or in a priority level.
+local function anyWaiting(prefix, readyKey)
+  return redis.call('LLEN', readyKey) > 0 or redis.call('ZCARD', prefix .. ':priorities') > 0
+end
+
+-- Trims a retention index (`completed` or `cancelled`, id -> finished time): the oldest go
+-- while more than `count` are kept or while they are older than `age` seconds ('inf': no
+-- limit), their hashes deleted; at most TRIM_BATCH per call, so each finishing job pays
+-- O(log n) for the trimming it causes.
+local function trimFinished(prefix, indexKey, now, count, age)
+  local budget = TRIM_BATCH
+  local gone = {}
+  if count ~= 'inf' then
+    local over = redis.call('ZCARD', indexKey) - tonumber(count)
+    if over > 0 then
+      if over > budget then over = budget end
+      gone = redis.call('ZRANGE', indexKey, 0, over - 1)
+      budget = budget - #gone
+    end
+  end
+  if age ~= 'inf' and budget > 0 then
+    local old = dueMembers(indexKey, tonumber(now) - tonumber(age), budget + #gone)
+    local seen = {}
+    for _, id in ipairs(gone) do seen[id] = true end
+    for _, id in ipairs(old) do
+      if not seen[id] then gone[#gone + 1] = id end
+    end
+  end
+  if #gone == 0 then return end
+  redis.call('ZREM', indexKey, unpack(gone))
+  for _, id in ipairs(gone) do redis.call('DEL', jobKey(prefix, id)) end
+end
+
+-- Marks a job finished (`completed` or `cancelled`) at `now`: with retention (`count` not
+-- ''), keeps its hash in the retention index and trims it; without, deletes the hash.
+local function finish(prefix, key, id, state, now, count, age, extra)
+  -- Without retention, or for a hash deleted behind the queue's back: nothing to keep.
+  if count == '' or redis.call('EXISTS', key) == 0 then
+    redis.call('DEL', key)
+    return
+  end
+  redis.call('HSET', key, STATE, state, FINISHED_AT, now, unpack(extra))
+  redis.call('HDEL', key, 'visible_at')
+  local indexKey = prefix .. ':' .. state
+  redis.call('ZADD', indexKey, now, id)
+  trimFinished(prefix, indexKey, now, count, age)
+end
+
 -- Expired reservations (svc-jobs's or svc-infra's) count as a failed attempt: back to the
--- back of ready, or to the DLQ after the last attempt, with last_error saying why. Oldest
--- deadline first, at most `limit`. svc-infra's reserve applies the same limit when it takes
--- such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it again.
+-- back of their priority's list, or to the DLQ after the last attempt, with last_error saying
+-- why. Oldest deadline first, at most `limit`. svc-infra's reserve applies the same limit when
+-- it takes such a job (attempts + 1 > max_attempts goes to the DLQ), so neither side runs it
+-- again. Each emits `expired`, and `dead` when it goes to the DLQ.
 local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso,
-                              expiredPre, expiredPost, limit)
+                              expiredPre, expiredPost, limit, maxLen)
   local ids = dueMembers(vtKey, now, limit)
   for _, id in ipairs(ids) do
     local key = jobKey(prefix, id)
     endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
-      local f = redis.call('HMGET', key, 'attempts', 'max_attempts')
+      local f = redis.call('HMGET', key, 'attempts', 'max_attempts', 'name', PRIORITY,
+        'available_at', STATE)
       local attempts = str(f[1]) or '0'
-      redis.call('HSET', key, 'last_error', expiredPre .. attempts .. expiredPost)
-      redis.call('HDEL', key, 'visible_at')
-      if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or DEFAULT_MAX_ATTEMPTS) or 1) then
-        redis.call('LPUSH', dlqKey, id)
+      local message = expiredPre .. attempts .. expiredPost
+      if str(f[6]) then
+        -- Finished while reserved (a cancelled reservation svc-infra pushed back): leave it.
       else
-        redis.call('HSET', key, 'available_at', nowIso)
-        redis.call('LPUSH', readyKey, id)
+        redis.call('HSET', key, 'last_error', message)
+        redis.call('HDEL', key, 'visible_at')
+        emit(prefix, maxLen, now, 'expired', id, str(f[3]), 'attempt', attempts, 'error', message)
+        if (tonumber(attempts) or 0) >= (tonumber(str(f[2]) or DEFAULT_MAX_ATTEMPTS) or 1) then
+          redis.call('HSET', key, STATE, 'dead')
+          redis.call('LPUSH', dlqKey, id)
+          emit(prefix, maxLen, now, 'dead', id, str(f[3]), 'attempt', attempts, 'error', message)
+        else
+          keepCreatedAt(key, str(f[5]))
+          redis.call('HSET', key, 'available_at', nowIso)
+          pushWaiting(prefix, readyKey, id, str(f[4]), false)
+        end
       end
     end
   end
   return #ids
 end
 
--- Due delayed jobs join the back of ready in due order, behind jobs already ready.
-local function promoteDelayed(readyKey, delayedKey, now, limit)
+-- Due delayed jobs join the back of their priority's list in due order, behind jobs already
+-- waiting there.
+local function promoteDelayed(prefix, readyKey, delayedKey, now, limit)
   local ids = dueMembers(delayedKey, now, limit)
   if #ids > 0 then
     redis.call('ZREM', delayedKey, unpack(ids))
-    redis.call('LPUSH', readyKey, unpack(ids))
+    local plain = {}
+    for _, id in ipairs(ids) do
+      local prio = str(redis.call('HGET', jobKey(prefix, id), PRIORITY))
+      if prio then
+        pushWaiting(prefix, readyKey, id, prio, false)
+      else
+        plain[#plain + 1] = id
+      end
+    end
+    if #plain > 0 then redis.call('LPUSH', readyKey, unpack(plain)) end
   end
   return #ids
 end
