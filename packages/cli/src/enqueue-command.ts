@@ -13,6 +13,8 @@ export interface EnqueueCommandOptions extends AdminTarget {
   maxAttempts?: number;
   backoffSeconds?: number;
   dedupeKey?: string;
+  /** Higher runs first. @default 0 */
+  priority?: number;
   /** Print the whole job as JSON instead of its id. @default false */
   printJob?: boolean;
   /** Where output goes. @default process.stdout */
@@ -39,6 +41,7 @@ export async function enqueueCommand(options: EnqueueCommandOptions): Promise<vo
   if (options.maxAttempts !== undefined) opts.maxAttempts = options.maxAttempts;
   if (options.backoffSeconds !== undefined) opts.backoffSeconds = options.backoffSeconds;
   if (options.dedupeKey !== undefined) opts.dedupeKey = options.dedupeKey;
+  if (options.priority !== undefined) opts.priority = options.priority;
   // Reject a bad name or payload before touching Redis.
   prepareEnqueue(options.name, payload, opts);
   const admin = await openAdmin(options);

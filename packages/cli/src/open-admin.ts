@@ -32,3 +32,29 @@ export async function openAdmin(target: AdminTarget): Promise<AdminConnection> {
   }
   return driver.admin.open(target);
 }
+
+/** What an admin command takes besides its own options: a target, or an open connection. */
+export interface AdminCommandTarget extends AdminTarget {
+  /**
+   * An open connection to use instead of connecting to `target` (it is left open), e.g.
+   * one around an `InMemoryJobQueue` in a test or a tool that embeds the command.
+   */
+  admin?: AdminConnection;
+}
+
+/**
+ * Runs `body` with the connection of `target`: `target.admin` when given (left open),
+ * else one opened with {@link openAdmin} and closed afterwards.
+ */
+export async function withAdmin<T>(
+  target: AdminCommandTarget,
+  body: (admin: AdminConnection) => Promise<T>,
+): Promise<T> {
+  if (target.admin) return body(target.admin);
+  const admin = await openAdmin(target);
+  try {
+    return await body(admin);
+  } finally {
+    await admin.close();
+  }
+}

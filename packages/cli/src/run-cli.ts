@@ -1,9 +1,18 @@
-import { ConfigError, JobValidationError } from "@svc-jobs/core";
+import { ConfigError, JOB_STATES, type JobState, JobValidationError } from "@svc-jobs/core";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error.js";
 import { dlqListCommand, dlqPurgeCommand, dlqRequeueCommand } from "./dlq-command.js";
 import { enqueueCommand } from "./enqueue-command.js";
+import { eventsCommand } from "./events-command.js";
+import {
+  jobsCancelCommand,
+  jobsCountCommand,
+  jobsListCommand,
+  jobsRetryCommand,
+  jobsShowCommand,
+} from "./jobs-command.js";
 import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
+import { pauseCommand, resumeCommand } from "./pause-command.js";
 import { runWorker } from "./run-worker.js";
 import { statsCommand } from "./stats-command.js";
 
@@ -56,7 +65,7 @@ function report(error: unknown, err: NodeJS.WritableStream, argv: string[]): num
     }
     if (error.code === "commander.help") return EXIT_USAGE;
     const where = argv.filter((a) => !a.startsWith("-")).slice(0, 2);
-    const known = ["run", "jobs", "stats", "dlq", "enqueue"];
+    const known = ["run", "jobs", "stats", "dlq", "enqueue", "pause", "resume", "events"];
     const helpFor = known.includes(where[0] ?? "")
       ? `svc-jobs ${where[0] === "dlq" || where[0] === "jobs" ? where.join(" ") : where[0]} --help`
       : "svc-jobs --help";
@@ -76,7 +85,9 @@ function report(error: unknown, err: NodeJS.WritableStream, argv: string[]): num
 
 function buildProgram(version: string): Command {
   const program = new Command("svc-jobs")
-    .description("Run svc-jobs workers and operate their queues (stats, dead letters, enqueue).")
+    .description(
+      "Run svc-jobs workers and operate their queues (stats, jobs, dead letters, enqueue, pause, events).",
+    )
     .version(version)
     .addOption(new Option("--driver <driver>", "queue backend: memory or redis").env("JOBS_DRIVER"))
     .addOption(
@@ -188,14 +199,21 @@ function buildProgram(version: string): Command {
 
   addRun(program);
   const jobs = configure(
-    program.command("jobs").description("The guide's spelling: svc-jobs jobs run"),
+    program
+      .command("jobs")
+      .description(
+        "See and control jobs: list, show, cancel, retry, count (and run, the guide's spelling of svc-jobs run).",
+      ),
   );
   addRun(jobs);
+  addJobsCommands(jobs, configure);
 
   configure(
     program
       .command("stats")
-      .description("Show ready, delayed, processing and DLQ counts per queue prefix.")
+      .description(
+        "Show ready, delayed, processing, DLQ, completed and cancelled counts, and paused, per queue prefix.",
+      )
       .option("--watch", "refresh until Ctrl-C")
       .option(
         "--interval <seconds>",
@@ -279,6 +297,59 @@ function buildProgram(version: string): Command {
 
   configure(
     program
+      .command("pause")
+      .description(
+        "Pause the queue: every worker process stops reserving (running jobs finish) until svc-jobs resume.",
+      )
+      .option("--json", "print JSON: { prefix, paused }")
+      .action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>();
+        await pauseCommand({
+          ...target(o, "pause"),
+          prefix: singlePrefix(o.prefix),
+          json: o.json ?? false,
+        });
+      }),
+  );
+  configure(
+    program
+      .command("resume")
+      .description("Resume a paused queue: workers take jobs again.")
+      .option("--json", "print JSON: { prefix, paused }")
+      .action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>();
+        await resumeCommand({
+          ...target(o, "resume"),
+          prefix: singlePrefix(o.prefix),
+          json: o.json ?? false,
+        });
+      }),
+  );
+  configure(
+    program
+      .command("events")
+      .description(
+        "Print the queue's job events: --follow prints new ones until Ctrl-C; --after <id> without --follow prints the events held after that id, then exits.",
+      )
+      .option("--follow", "keep printing new events until SIGINT/SIGTERM")
+      .option("--after <id>", "start behind this event id (the first column, or id in --json)")
+      .option("--json", "print one JSON object per line (NDJSON)")
+      .action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<
+          GlobalOptions & { follow?: boolean; after?: string; json?: boolean }
+        >();
+        await eventsCommand({
+          ...target(o, "events"),
+          prefix: singlePrefix(o.prefix),
+          follow: o.follow ?? false,
+          ...(o.after === undefined ? {} : { after: o.after }),
+          json: o.json ?? false,
+        });
+      }),
+  );
+
+  configure(
+    program
       .command("enqueue")
       .description("Enqueue a job and print its id.")
       .argument("<name>", "job name, e.g. send_email")
@@ -298,6 +369,7 @@ function buildProgram(version: string): Command {
         "--dedupe-key <key>",
         "a second enqueue with this key within 24 h returns the first job",
       )
+      .option("--priority <n>", "higher runs first (default 0)", integer("--priority"))
       .option("--json", "print the whole job as JSON instead of its id")
       .action(async (name: string, json: string, _opts: unknown, cmd: Command) => {
         const o = cmd.optsWithGlobals<
@@ -306,6 +378,7 @@ function buildProgram(version: string): Command {
             maxAttempts?: number;
             backoff?: number;
             dedupeKey?: string;
+            priority?: number;
             json?: boolean;
           }
         >();
@@ -318,11 +391,135 @@ function buildProgram(version: string): Command {
           ...(o.maxAttempts === undefined ? {} : { maxAttempts: o.maxAttempts }),
           ...(o.backoff === undefined ? {} : { backoffSeconds: o.backoff }),
           ...(o.dedupeKey === undefined ? {} : { dedupeKey: o.dedupeKey }),
+          ...(o.priority === undefined ? {} : { priority: o.priority }),
           printJob: o.json ?? false,
         });
       }),
   );
   return program;
+}
+
+type Configure = (cmd: Command) => Command;
+
+/** `svc-jobs jobs list|show|cancel|retry|count` (docs/contract.md, "Seeing and controlling jobs"). */
+function addJobsCommands(jobs: Command, configure: Configure): void {
+  const stateOption = () =>
+    new Option("--state <state>", `one of ${JOB_STATES.join(", ")}`)
+      .argParser(jobState("--state"))
+      .makeOptionMandatory();
+  configure(
+    jobs
+      .command("list")
+      .description(
+        "List the jobs in one state, a page at a time: id, name, state, attempts, priority, times, last error; prints the next page's --cursor.",
+      )
+      .addOption(stateOption())
+      .option("--name <name>", "only jobs of this name")
+      .option("--limit <n>", "jobs per page, 1 to 1000", limit("--limit"), 20)
+      .option("--cursor <cursor>", "the next page's cursor, as printed by the previous page")
+      .option("--all", "follow the cursor to the last page and print every job")
+      .option("--json", "print JSON: { jobs, cursor } (full jobs, ISO dates)")
+      .action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<
+          GlobalOptions & {
+            state: JobState;
+            name?: string;
+            limit: number;
+            cursor?: string;
+            all?: boolean;
+            json?: boolean;
+          }
+        >();
+        if (o.all && cmd.getOptionValueSource("limit") === "cli") {
+          throw new CliError("jobs list takes --all or --limit, not both: --all reads every page", {
+            code: "ERR_USAGE",
+            exitCode: EXIT_USAGE,
+          });
+        }
+        await jobsListCommand({
+          ...target(o, "jobs list"),
+          prefix: singlePrefix(o.prefix),
+          state: o.state,
+          ...(o.name === undefined ? {} : { name: o.name }),
+          limit: o.limit,
+          ...(o.cursor === undefined ? {} : { cursor: o.cursor }),
+          all: o.all ?? false,
+          json: o.json ?? false,
+        });
+      }),
+  );
+  configure(
+    jobs
+      .command("show")
+      .description(
+        "Show everything about one job: state, attempts, times, progress, result, payload.",
+      )
+      .argument("<id>", "job id")
+      .option("--json", "print JSON (ISO dates)")
+      .action(async (id: string, _opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>();
+        await jobsShowCommand({
+          ...target(o, "jobs show"),
+          prefix: singlePrefix(o.prefix),
+          id,
+          json: o.json ?? false,
+        });
+      }),
+  );
+  configure(
+    jobs
+      .command("cancel")
+      .description(
+        "Cancel a ready, delayed or processing job (a running handler's signal aborts within a second); exit 1 when nothing was cancelled.",
+      )
+      .argument("<id>", "job id")
+      .option("--reason <text>", "why, recorded on the cancelled event and given to the handler")
+      .option("--json", "print JSON: { id, cancelled, previousState, reason }")
+      .action(async (id: string, _opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<GlobalOptions & { reason?: string; json?: boolean }>();
+        await jobsCancelCommand({
+          ...target(o, "jobs cancel"),
+          prefix: singlePrefix(o.prefix),
+          id,
+          ...(o.reason === undefined ? {} : { reason: o.reason }),
+          json: o.json ?? false,
+        });
+      }),
+  );
+  configure(
+    jobs
+      .command("retry")
+      .description(
+        "Move a dead job back to ready with attempts reset to 0; exit 1 for a job that is not dead.",
+      )
+      .argument("<id>", "job id")
+      .option("--json", "print JSON: { id, requeued }")
+      .action(async (id: string, _opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>();
+        await jobsRetryCommand({
+          ...target(o, "jobs retry"),
+          prefix: singlePrefix(o.prefix),
+          id,
+          json: o.json ?? false,
+        });
+      }),
+  );
+  configure(
+    jobs
+      .command("count")
+      .description("Count the jobs of each name in one state.")
+      .addOption(stateOption())
+      .option("--json", "print JSON: { state, total, byName }")
+      .action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<GlobalOptions & { state: JobState; json?: boolean }>();
+        await jobsCountCommand({
+          ...target(o, "jobs count"),
+          prefix: singlePrefix(o.prefix),
+          state: o.state,
+          json: o.json ?? false,
+        });
+      }),
+  );
 }
 
 function target(o: GlobalOptions, command: string) {
@@ -354,6 +551,42 @@ function positiveInteger(flag: string) {
       );
     }
     return n;
+  };
+}
+
+function limit(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || n < 1 || n > 1000) {
+      throw new InvalidArgumentError(
+        `${flag} must be a whole number from 1 to 1000, got ${JSON.stringify(value)}`,
+      );
+    }
+    return n;
+  };
+}
+
+function integer(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\s*-?\d+\s*$/.test(value) || !Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(
+        `${flag} must be a whole number, got ${JSON.stringify(value)}`,
+      );
+    }
+    return n;
+  };
+}
+
+function jobState(flag: string) {
+  return (value: string): JobState => {
+    const state = value.trim().toLowerCase();
+    if (!(JOB_STATES as readonly string[]).includes(state)) {
+      throw new InvalidArgumentError(
+        `${flag} must be one of ${JOB_STATES.join(", ")}, got ${JSON.stringify(value)}`,
+      );
+    }
+    return state as JobState;
   };
 }
 

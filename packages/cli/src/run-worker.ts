@@ -246,6 +246,13 @@ function logOutcome(log: Logger, event: JobSettledEvent): void {
   };
   if (status === "completed") log.info(fields, "job completed");
   else if (status === "released") log.info(fields, "job handed back to the queue");
+  else if (status === "cancelled")
+    log.info(fields, "job cancelled while running; handler aborted, not retried");
+  else if (status === "lost")
+    log.warn(
+      fields,
+      "job reservation lost (it expired); handler aborted, another worker may run it",
+    );
   else {
     const dead = job.attempts >= job.maxAttempts;
     log.warn(

@@ -1,8 +1,8 @@
 import type { QueueStats } from "@svc-jobs/core";
-import { type AdminTarget, openAdmin } from "./open-admin.js";
+import { type AdminCommandTarget, withAdmin } from "./open-admin.js";
 
 /** Options of {@link statsCommand}. */
-export interface StatsCommandOptions extends AdminTarget {
+export interface StatsCommandOptions extends AdminCommandTarget {
   /** Queue prefixes to show. */
   prefixes: string[];
   /** Also show every queue prefix the backend holds (its driver lists them). @default false */
@@ -23,13 +23,13 @@ export interface PrefixStats extends QueueStats {
 }
 
 /**
- * `svc-jobs stats`: ready, delayed, processing and DLQ counts per queue prefix,
+ * `svc-jobs stats`: ready, delayed, processing, DLQ, kept completed and cancelled counts
+ * and whether the queue is paused, per queue prefix,
  * once or refreshed live with `watch` (until SIGINT/SIGTERM).
  */
 export async function statsCommand(options: StatsCommandOptions): Promise<void> {
   const out = options.out ?? process.stdout;
-  const admin = await openAdmin(options);
-  try {
+  await withAdmin(options, async (admin) => {
     const snapshot = async (): Promise<PrefixStats[]> => {
       const prefixes = [...options.prefixes];
       if (options.all) {
@@ -78,23 +78,38 @@ export async function statsCommand(options: StatsCommandOptions): Promise<void> 
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
     }
-  } finally {
-    await admin.close();
-  }
+  });
 }
 
 /** The stats rows as an aligned text table. */
 export function formatStats(rows: PrefixStats[]): string {
-  const header = ["prefix", "ready", "delayed", "processing", "dlq"];
+  const header = [
+    "prefix",
+    "ready",
+    "delayed",
+    "processing",
+    "dlq",
+    "completed",
+    "cancelled",
+    "paused",
+  ];
   const cells = rows.map((r) => [
     r.prefix,
     String(r.ready),
     String(r.delayed),
     String(r.processing),
     String(r.dlq),
+    String(r.completed ?? 0),
+    String(r.cancelled ?? 0),
+    r.paused ? "yes" : "no",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]?.length ?? 0)));
   const line = (c: string[]) =>
-    c.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join("  ");
+    c
+      .map((v, i) =>
+        i === 0 || i === c.length - 1 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0),
+      )
+      .join("  ")
+      .trimEnd();
   return `${[line(header), ...cells.map(line)].join("\n")}\n`;
 }

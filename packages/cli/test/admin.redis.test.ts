@@ -71,7 +71,7 @@ describe("svc-jobs enqueue", () => {
     const job = JSON.parse(out.stdout) as { id: string; maxAttempts: number; availableAt: string };
     expect(job.maxAttempts).toBe(2);
     expect(new Date(job.availableAt).getTime()).toBeGreaterThan(Date.now() + 200_000);
-    expect(await statsOf(prefix)).toEqual({ ready: 0, delayed: 1, processing: 0, dlq: 0 });
+    expect(await statsOf(prefix)).toMatchObject({ ready: 0, delayed: 1, processing: 0, dlq: 0 });
   });
 
   it.each([
@@ -92,7 +92,7 @@ describe("svc-jobs enqueue", () => {
     expect(out.stderr).toMatch(message);
     expect(out.stderr.trim().split("\n")).toHaveLength(1);
     expect(out.stdout).toBe("");
-    expect(await statsOf(prefix)).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await statsOf(prefix)).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
   });
 });
 
@@ -115,16 +115,26 @@ describe("svc-jobs stats", () => {
 
     const json = await runBin(["stats", "--prefix", `${a},${b}`, "--json"], env("unused"));
     expect(json.code).toBe(0);
+    const idle = { completed: 0, cancelled: 0, paused: false };
     expect(JSON.parse(json.stdout)).toEqual([
-      { prefix: a, ready: 3, delayed: 1, processing: 0, dlq: 0 },
-      { prefix: b, ready: 1, delayed: 0, processing: 1, dlq: 1 },
+      { prefix: a, ready: 3, delayed: 1, processing: 0, dlq: 0, ...idle },
+      { prefix: b, ready: 1, delayed: 0, processing: 1, dlq: 1, ...idle },
     ]);
 
     const table = await runBin(["stats", "--prefix", `${a},${b}`], env("unused"));
     const lines = table.stdout.trim().split("\n");
-    expect(lines[0]?.split(/\s+/)).toEqual(["prefix", "ready", "delayed", "processing", "dlq"]);
-    expect(lines[1]?.split(/\s+/)).toEqual([a, "3", "1", "0", "0"]);
-    expect(lines[2]?.split(/\s+/)).toEqual([b, "1", "0", "1", "1"]);
+    expect(lines[0]?.split(/\s+/)).toEqual([
+      "prefix",
+      "ready",
+      "delayed",
+      "processing",
+      "dlq",
+      "completed",
+      "cancelled",
+      "paused",
+    ]);
+    expect(lines[1]?.split(/\s+/)).toEqual([a, "3", "1", "0", "0", "0", "0", "no"]);
+    expect(lines[2]?.split(/\s+/)).toEqual([b, "1", "0", "1", "1", "0", "0", "no"]);
   });
 
   it("--all finds every prefix in Redis", async () => {
@@ -179,7 +189,7 @@ describe("svc-jobs dlq", () => {
     const out = await runBin(["dlq", "requeue", ids[1]!], env(prefix));
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(new RegExp(`requeued job ${ids[1]}`));
-    expect(await statsOf(prefix)).toEqual({ ready: 1, delayed: 0, processing: 0, dlq: 1 });
+    expect(await statsOf(prefix)).toMatchObject({ ready: 1, delayed: 0, processing: 0, dlq: 1 });
     const queue = new RedisJobQueue(redis.client, { prefix });
     const job = await queue.reserveNext();
     expect(job?.id).toBe(ids[1]);
@@ -194,7 +204,7 @@ describe("svc-jobs dlq", () => {
     const out = await runBin(["dlq", "requeue", "--all"], env(prefix));
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/requeued 3 dead job/);
-    expect(await statsOf(prefix)).toEqual({ ready: 3, delayed: 0, processing: 0, dlq: 0 });
+    expect(await statsOf(prefix)).toMatchObject({ ready: 3, delayed: 0, processing: 0, dlq: 0 });
   });
 
   it("requeue of an id not in the DLQ, or without id and --all, fails and changes nothing", async () => {
@@ -206,7 +216,7 @@ describe("svc-jobs dlq", () => {
     const neither = await runBin(["dlq", "requeue"], env(prefix));
     expect(neither.code).toBe(2);
     expect(neither.stderr).toMatch(/a job id or --all/);
-    expect(await statsOf(prefix)).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 1 });
+    expect(await statsOf(prefix)).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 1 });
   });
 
   it("purge needs --yes, then deletes every dead job", async () => {
@@ -220,7 +230,7 @@ describe("svc-jobs dlq", () => {
     const out = await runBin(["dlq", "purge", "--yes"], env(prefix));
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/purged 2 dead job/);
-    expect(await statsOf(prefix)).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await statsOf(prefix)).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
     const empty = await runBin(["dlq", "list"], env(prefix));
     expect(empty.stdout).toMatch(/is empty/);
   });

@@ -24,7 +24,16 @@ describe("svc-jobs on a Redis Cluster (REDIS_CLUSTER_NODES)", () => {
     }
     const before = await runBin(["stats", "--prefix", prefixes.join(","), "--json"], env("x"));
     expect(JSON.parse(before.stdout)).toEqual(
-      prefixes.map((prefix) => ({ prefix, ready: 2, delayed: 0, processing: 0, dlq: 0 })),
+      prefixes.map((prefix) => ({
+        prefix,
+        ready: 2,
+        delayed: 0,
+        processing: 0,
+        dlq: 0,
+        completed: 0,
+        cancelled: 0,
+        paused: false,
+      })),
     );
     const all = await runBin(["stats", "--all", "--json"], env("x"));
     const found = (JSON.parse(all.stdout) as { prefix: string }[]).map((r) => r.prefix);
@@ -41,5 +50,39 @@ describe("svc-jobs on a Redis Cluster (REDIS_CLUSTER_NODES)", () => {
     ]);
     const requeued = await runBin(["dlq", "requeue", "--all"], env(prefixes[0]!));
     expect(requeued.stdout).toMatch(/requeued 1 dead job/);
+  });
+
+  it("lists, shows, cancels, pauses and reads events on a cluster", async () => {
+    const prefix = uniquePrefix("cl-jobs");
+    const first = (
+      await runBin(["enqueue", "work", '{"ms":1}', "--priority", "2"], env(prefix))
+    ).stdout.trim();
+    const second = (await runBin(["enqueue", "work", '{"ms":2}'], env(prefix))).stdout.trim();
+    const list = await runBin(["jobs", "list", "--state", "ready", "--json"], env(prefix));
+    expect(list.stderr).toBe("");
+    expect(JSON.parse(list.stdout)).toEqual({
+      jobs: [
+        expect.objectContaining({ id: first, priority: 2 }),
+        expect.objectContaining({ id: second, priority: 0 }),
+      ],
+      cursor: null,
+    });
+    const show = await runBin(["jobs", "show", second, "--json"], env(prefix));
+    expect(JSON.parse(show.stdout)).toMatchObject({ id: second, payload: { ms: 2 } });
+    expect((await runBin(["jobs", "cancel", second], env(prefix))).code).toBe(0);
+    expect((await runBin(["pause"], env(prefix))).code).toBe(0);
+    const stats = await runBin(["stats", "--json"], env(prefix));
+    expect(JSON.parse(stats.stdout)).toEqual([
+      expect.objectContaining({ prefix, ready: 1, paused: true }),
+    ]);
+    const resume = await runBin(["resume", "--json"], env(prefix));
+    expect(JSON.parse(resume.stdout)).toEqual({ prefix, paused: false });
+    const events = await runBin(["events", "--after", "0", "--json"], env(prefix));
+    expect(events.code).toBe(0);
+    const types = events.stdout
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { type: string; jobId: string }).type);
+    expect(types).toEqual(["enqueued", "enqueued", "cancelled"]);
   });
 });

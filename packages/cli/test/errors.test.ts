@@ -30,6 +30,38 @@ describe("usage errors", () => {
     [["run", "--poll-interval", "soon"], /--poll-interval must be a number of seconds/],
     [["dlq", "list", "--limit", "-1"], /--limit must be a whole number >= 1/],
     [["run", "--metrics-port", "99999"], /--metrics-port must be a TCP port/],
+    [
+      ["jobs", "list", "--state", "done"],
+      /--state must be one of delayed, ready, processing, completed, dead, cancelled, got "done".*svc-jobs jobs list --help/,
+    ],
+    [["jobs", "list"], /required option '--state <state>' not specified/],
+    [["jobs", "count", "--state", "finished"], /--state must be one of/],
+    [
+      ["jobs", "list", "--state", "ready", "--limit", "0"],
+      /--limit must be a whole number from 1 to 1000/,
+    ],
+    [
+      ["jobs", "list", "--state", "ready", "--limit", "1001"],
+      /--limit must be a whole number from 1 to 1000/,
+    ],
+    [
+      ["jobs", "list", "--state", "ready", "--all", "--limit", "5"],
+      /takes --all or --limit, not both/,
+    ],
+    [
+      ["jobs", "list", "--state", "ready", "--stat", "x"],
+      /unknown option '--stat'.*svc-jobs jobs list --help/,
+    ],
+    [["jobs", "show"], /missing required argument 'id'/],
+    [["jobs", "cancel", "1", "--why", "x"], /unknown option '--why'.*svc-jobs jobs cancel --help/],
+    [["jobs", "retry"], /missing required argument 'id'/],
+    [["jobs", "frob"], /unknown command 'frob'/],
+    [["pause", "--now"], /unknown option '--now'.*svc-jobs pause --help/],
+    [["resume", "extra"], /too many arguments/],
+    [["events", "--folow"], /unknown option '--folow'.*svc-jobs events --help/],
+    [["events"], /svc-jobs events needs --follow .* or --after <event id>/],
+    [["events", "--after", " "], /--after needs an event id/],
+    [["enqueue", "x", "{}", "--priority", "high"], /--priority must be a whole number/],
   ])("bad option value %j is exit 2", async (args, message) => {
     expectOneLineError(await runBin(args, {}), 2, message);
   });
@@ -43,10 +75,30 @@ describe("usage errors", () => {
     ["dlq", "requeue"],
     ["dlq", "purge"],
     ["enqueue"],
+    ["jobs"],
+    ["jobs", "list"],
+    ["jobs", "show"],
+    ["jobs", "cancel"],
+    ["jobs", "retry"],
+    ["jobs", "count"],
+    ["pause"],
+    ["resume"],
+    ["events"],
   ])("svc-jobs %s --help prints its usage and exits 0", async (...args) => {
     const out = await runBin([...args, "--help"], {});
     expect(out.code).toBe(0);
     expect(out.stdout).toContain(`Usage: svc-jobs ${args.join(" ")}`);
+  });
+
+  it("--help lists the commands that see and control jobs", async () => {
+    const top = await runBin(["--help"], {});
+    for (const command of ["jobs", "pause", "resume", "events"]) {
+      expect(top.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
+    }
+    const jobs = await runBin(["jobs", "--help"], {});
+    for (const command of ["run", "list", "show", "cancel", "retry", "count"]) {
+      expect(jobs.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
+    }
   });
 
   it("run without a handlers module refuses to start and says how to give one", async () => {
@@ -105,7 +157,19 @@ describe("configuration errors", () => {
   });
 
   it("the admin commands refuse the memory driver, pointing at JOBS_DRIVER=redis", async () => {
-    for (const args of [["stats"], ["dlq", "list"], ["enqueue", "x", "{}"]]) {
+    for (const args of [
+      ["stats"],
+      ["dlq", "list"],
+      ["enqueue", "x", "{}"],
+      ["jobs", "list", "--state", "ready"],
+      ["jobs", "show", "1"],
+      ["jobs", "cancel", "1"],
+      ["jobs", "retry", "1"],
+      ["jobs", "count", "--state", "dead"],
+      ["pause"],
+      ["resume"],
+      ["events", "--follow"],
+    ]) {
       const out = await runBin(args, {});
       expectOneLineError(out, 2, /driver is memory.*set JOBS_DRIVER=redis/);
     }
@@ -119,6 +183,9 @@ describe("configuration errors", () => {
       ["dlq", "list"],
       ["dlq", "purge", "--yes"],
       ["enqueue", "x", "{}"],
+      ["jobs", "show", "1"],
+      ["pause"],
+      ["events", "--follow"],
     ]) {
       const out = await runBin(args, env, { timeoutMs: 15_000 });
       expectOneLineError(

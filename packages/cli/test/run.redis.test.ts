@@ -57,7 +57,7 @@ describe("svc-jobs run", () => {
     expect(bin.stdout).not.toContain("s1");
     expect(bin.logs().at(-1)).toMatchObject({ msg: "worker stopped", processed: 12 });
     await withQueue(prefix, async (q) =>
-      expect(await q.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 }),
+      expect(await q.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 }),
     );
   });
 
@@ -92,7 +92,7 @@ describe("svc-jobs run", () => {
     const waiting = await readyIds(prefix);
     expect([...completed, ...waiting].sort()).toEqual([...ids].sort());
     await withQueue(prefix, async (q) => {
-      expect(await q.stats()).toEqual({ ready: 6, delayed: 0, processing: 0, dlq: 0 });
+      expect(await q.stats()).toMatchObject({ ready: 6, delayed: 0, processing: 0, dlq: 0 });
       // A handed-back job does not lose an attempt.
       const again = await q.reserveNext();
       expect(released).toContain(again?.id);
@@ -112,7 +112,7 @@ describe("svc-jobs run", () => {
     expect(await bin.stop("SIGTERM")).toBe(0);
     expect(outcomes(bin).map((l) => [l.jobId, l.status])).toEqual([[id, "completed"]]);
     await withQueue(prefix, async (q) =>
-      expect(await q.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 }),
+      expect(await q.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 }),
     );
   });
 
@@ -130,7 +130,7 @@ describe("svc-jobs run", () => {
     expect(failed[1]).toMatchObject({ jobName: "mystery", dead: false });
     expect(String(failed[0]?.err)).toMatch(/mystery/);
     await withQueue(prefix, async (q) => {
-      expect(await q.stats()).toEqual({ ready: 0, delayed: 1, processing: 0, dlq: 1 });
+      expect(await q.stats()).toMatchObject({ ready: 0, delayed: 1, processing: 0, dlq: 1 });
       const [dead] = await q.dlq.list();
       expect(dead?.lastError).toMatch(/mystery/);
     });
@@ -223,7 +223,7 @@ describe("svc-jobs run", () => {
     expect(settled[0]).toMatchObject({ jobName: "work", status: "completed" });
     expect(Number(settled[0]?.durationMs)).toBeGreaterThanOrEqual(1900);
     await withQueue(prefix, async (q) =>
-      expect(await q.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 }),
+      expect(await q.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 }),
     );
   });
 

@@ -12,10 +12,13 @@ import type { StatsSource } from "./stats-source.js";
 
 /**
  * The `status` label of `{prefix}_processed_total`: `success`, `failure` (a registry
- * handler returned `{ success: false }`), `timeout` (the job's timeout fired) or `error`
- * (anything else that failed: a throw, an unknown job name, an invalid result).
+ * handler returned `{ success: false }`), `timeout` (the job's timeout fired), `error`
+ * (anything else that failed: a throw, an unknown job name, an invalid result),
+ * `cancelled` (cancelled while it ran: not a failure, it is not retried) or `lost` (the
+ * worker found its reservation expired: the backend counted a failed attempt and the
+ * job runs again).
  */
-export type JobMetricStatus = "success" | "failure" | "timeout" | "error";
+export type JobMetricStatus = "success" | "failure" | "timeout" | "error" | "cancelled" | "lost";
 
 /** Histogram buckets of `{prefix}_duration_seconds`, in seconds: jobs run from milliseconds to minutes. */
 export const DEFAULT_DURATION_BUCKETS_SECONDS: readonly number[] = [
@@ -103,7 +106,8 @@ export class JobMetrics {
   /**
    * Records a settled job (bound: pass it as a worker's `onJobSettled`). An event is
    * counted once per set of metrics however many hooks hand it over; `released` jobs
-   * are not counted (they run again).
+   * are not counted (they run again); `cancelled` and `lost` ones are, with those
+   * statuses.
    */
   readonly onJobSettled: (event: JobSettledEvent) => void;
 
@@ -253,7 +257,7 @@ export class JobMetrics {
         () =>
           new prom.Counter({
             name: `${prefix}_processed_total`,
-            help: "Jobs processed, by job name and status (success, failure, timeout, error)",
+            help: "Jobs processed, by job name and status (success, failure, timeout, error, cancelled, lost)",
             labelNames: ["job_name", "status"],
             registers: [registry],
           }),
@@ -328,14 +332,18 @@ export interface JobMetricLabels {
  * The one rule that turns a job's outcome into metric labels, for workers and direct
  * dispatches alike: `completed` is `success`; `timeout` is `timeout`; `failed` is
  * `failure` when a registry handler returned `{ success: false }` (`JobFailedError`),
- * else `error`. `error_type` is the error's name ({@link jobErrorType}).
+ * else `error`; `cancelled` is `cancelled`, not a failure (no `error_type`); `lost` is
+ * `lost`, a failed attempt (`error_type` `ReservationLostError`). `error_type` is the
+ * error's name ({@link jobErrorType}).
  */
 export function jobMetricLabels(
   outcome: Exclude<JobSettledOutcome, "released">,
   error: unknown,
 ): JobMetricLabels {
   if (outcome === "completed") return { status: "success", handlerRan: true };
+  if (outcome === "cancelled") return { status: "cancelled", handlerRan: true };
   const errorType = jobErrorType(error);
+  if (outcome === "lost") return { status: "lost", errorType, handlerRan: true };
   if (outcome === "timeout") return { status: "timeout", errorType, handlerRan: true };
   if (hasCode(error, "JobFailedError", "ERR_JOB_FAILED")) {
     return { status: "failure", errorType, handlerRan: true };

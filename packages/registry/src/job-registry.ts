@@ -7,6 +7,7 @@ import {
   JobValidationError,
   type JsonObject,
   type JsonPayload,
+  type JsonValue,
 } from "@svc-jobs/core";
 import {
   type KnownKeys,
@@ -300,7 +301,13 @@ export class JobRegistry {
    * and `processOne`. It throws `JobFailedError` (message: the result's message)
    * when a handler returns `success: false`, so the queue records the failure and
    * retries; unknown names, timeouts and errors fail the job the same way. The
-   * worker's signal is forwarded to the registry handler.
+   * worker's signal (fired on a timeout, a cancel or a stop) and `progress` are
+   * forwarded to the registry handler.
+   *
+   * On success it resolves to the {@link JobResult} as plain JSON,
+   * `{ success, message, details? }` (`details` as its JSON round trip, left out when it
+   * has no JSON form), which the worker stores as the job's result when the queue keeps
+   * completed jobs (`keepCompleted`).
    *
    * It runs no timer of its own: the worker owns the job's timeout and signal. Its
    * `timeoutSeconds` property (from `options.timeoutSeconds`, else the registry's
@@ -324,9 +331,15 @@ export class JobRegistry {
         ? this.#optionTimeoutSeconds
         : checkTimeout("timeoutSeconds", options.timeoutSeconds);
     const handler = async (job: Job, context: HandlerContext): Promise<JobResult> => {
-      const result = await this.#dispatch(job, NO_TIMER, context?.signal, undefined);
+      const result = await this.#dispatch(
+        job,
+        NO_TIMER,
+        context?.signal,
+        undefined,
+        typeof context?.progress === "function" ? context.progress : undefined,
+      );
       if (!result.success) throw new JobFailedError(job.name, result);
-      return result;
+      return plainJobResult(result);
     };
     const { onJobSettled } = this.jobMetrics;
     return Object.assign(
@@ -341,6 +354,7 @@ export class JobRegistry {
     timeoutSeconds: number,
     outer: AbortSignal | undefined,
     jobMetrics: JobMetrics | undefined,
+    progress: HandlerContext["progress"] = noProgress,
   ): Promise<JobResult> {
     if (job === null || typeof job !== "object" || typeof job.name !== "string") {
       throw new JobValidationError(
@@ -391,7 +405,7 @@ export class JobRegistry {
         timeoutSeconds * 1000,
       );
     }
-    const run = (async () => handler(job, { signal: controller.signal }))();
+    const run = (async () => handler(job, { signal: controller.signal, progress }))();
     // A timeout that fired before the handler started has settled timedOut already.
     const outcome = timedOut ? Promise.race([run, timedOut]) : run;
 
@@ -443,6 +457,28 @@ function isJobTimeoutError(reason: unknown): boolean {
       reason.name === "JobTimeoutError" &&
       (reason as { code?: unknown }).code === "ERR_JOB_TIMEOUT")
   );
+}
+
+/** `ctx.progress` of a direct dispatch: there is no queue to report to. */
+function noProgress(_value: JsonValue): Promise<void> {
+  return Promise.resolve();
+}
+
+/**
+ * A result as the plain JSON a queue stores: only `success`, `message` and `details`
+ * (as its JSON round trip; left out when it has none, e.g. a cycle or a bigint).
+ */
+function plainJobResult(result: JobResult): JobResult {
+  const plain: JobResult = { success: result.success, message: result.message };
+  if (result.details !== undefined) {
+    try {
+      const text = JSON.stringify(result.details);
+      if (text !== undefined) plain.details = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // No JSON form: the result is kept without its details.
+    }
+  }
+  return plain;
 }
 
 function checkTimeout(field: string, value: unknown): number {

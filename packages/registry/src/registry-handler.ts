@@ -2,7 +2,9 @@ import type { JobHandler, JsonObject, JsonPayload } from "@svc-jobs/core";
 
 /**
  * A handler registered in a {@link JobRegistry}: any core `JobHandler`. It receives
- * the job and `{ signal }` (fired on timeout or forced stop) and returns a
+ * the job and `{ signal, progress }` (the signal fires on a timeout, a cancel or a
+ * forced stop; `progress(value)` reports progress to the worker's queue, and does
+ * nothing under a direct `dispatch`) and returns a
  * {@link JobResult}, or nothing (success). Any other value makes `dispatch` reject
  * with `InvalidJobResultError`; throwing counts as status `error`.
  *

@@ -339,13 +339,12 @@ describe("asHandler", () => {
     registry.register("bad", () => ({ success: false, message: "card declined" }));
     const handler = registry.asHandler();
     const signal = new AbortController().signal;
-    await expect(handler(makeJob("ok"), { signal })).resolves.toEqual({
+    const context = { signal, progress: async () => {} };
+    await expect(handler(makeJob("ok"), context)).resolves.toEqual({
       success: true,
       message: "fine",
     });
-    const error = await Promise.resolve(handler(makeJob("bad"), { signal })).catch(
-      (e: unknown) => e,
-    );
+    const error = await Promise.resolve(handler(makeJob("bad"), context)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(JobFailedError);
     expect(error).toMatchObject({
       code: "ERR_JOB_FAILED",
@@ -353,7 +352,7 @@ describe("asHandler", () => {
       jobName: "bad",
       result: { success: false, message: "card declined" },
     });
-    await expect(Promise.resolve(handler(makeJob("nope"), { signal }))).rejects.toThrow(
+    await expect(Promise.resolve(handler(makeJob("nope"), context))).rejects.toThrow(
       UnknownJobError,
     );
   });

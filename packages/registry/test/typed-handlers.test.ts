@@ -99,7 +99,7 @@ describe("typed registry handlers", () => {
     const runner = new WorkerRunner(queue, handler, { maxJobs: 1, pollIntervalSeconds: 0.05 });
     expectTypeOf(runner).toEqualTypeOf<WorkerRunner<JsonObject>>();
     await runner.start();
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
   });
 });
 

@@ -59,7 +59,7 @@ describe("timeouts of a registry run by a worker", () => {
     const outcomes = await runAll(queue, registry.asHandler(), { timeoutSeconds: 2, maxJobs: 1 });
 
     expect(outcomes.map((o) => o.status)).toEqual(["completed"]);
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
   });
 
   it("a 600 s worker timeout is not cut short by the registry (no 300 s or env timer of its own)", async () => {
@@ -86,7 +86,7 @@ describe("timeouts of a registry run by a worker", () => {
 
     expect(await processOne(queue, registry.asHandler(), { timeoutSeconds: 2 })).toBe(true);
 
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
   });
 
   it("a job past the worker's timeout is a timeout: outcome, lastError, signal and metric agree", async () => {

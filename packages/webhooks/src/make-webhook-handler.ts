@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import {
   type Clock,
   errorMessage,
+  type HandlerContext,
   type Job,
   type JobHandler,
   JobValidationError,
@@ -262,7 +263,7 @@ export function makeWebhookHandler(options: WebhookHandlerOptions): WebhookHandl
     }
   };
 
-  const handler = ((job: Job, context: { signal: AbortSignal }) =>
+  const handler = ((job: Job, context: HandlerContext) =>
     deliver(job, context.signal)) as WebhookHandler;
   handler.close = () => agent.close();
   return handler;

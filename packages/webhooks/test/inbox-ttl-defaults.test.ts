@@ -55,7 +55,7 @@ describe("inbox mark lifetimes", () => {
         backoffSeconds: 60,
         lastError: null,
       };
-      await handler(job, { signal: new AbortController().signal });
+      await handler(job, { signal: new AbortController().signal, progress: async () => {} });
       expect(receiver.accepted()).toHaveLength(1);
       clock.advance(7 * DAY - 1);
       expect(await inbox.isMarked(`webhook:${m.id}`)).toBe(true);

@@ -56,7 +56,7 @@ describe("makeWebhookHandler", () => {
     backoffSeconds: 60,
     lastError: null,
   });
-  const ctx = () => ({ signal: new AbortController().signal });
+  const ctx = () => ({ signal: new AbortController().signal, progress: async () => {} });
 
   beforeEach(async () => {
     receiver = await startReceiver(SECRET);
@@ -170,7 +170,10 @@ describe("makeWebhookHandler", () => {
     receiver.hangNext(1);
     const controller = new AbortController();
     const running = Promise.resolve(
-      makeHandler()(jobFor(m.id, m.topic, m.payload), { signal: controller.signal }),
+      makeHandler()(jobFor(m.id, m.topic, m.payload), {
+        signal: controller.signal,
+        progress: async () => {},
+      }),
     );
     while (receiver.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
     const reason = new Error("worker stopping");
