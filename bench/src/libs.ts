@@ -39,6 +39,11 @@ export interface LibAdapter {
   prepareHold(n: number, oneAtATime: boolean): Promise<() => Promise<Held[]>>;
   /** Jobs waiting, delayed or active. */
   remaining(): Promise<number>;
+  /**
+   * svc-jobs only (untimed checks of the feature rows): completed jobs kept, entries in the
+   * event stream, and priority levels (other than 0) with jobs waiting.
+   */
+  inspect?(): Promise<{ completed: number; events: number; priorityLevels: number }>;
   close(): Promise<void>;
 }
 
@@ -55,34 +60,76 @@ function hostPort(url: string): { host: string; port: number } {
   return { host: u.hostname, port: Number(u.port) };
 }
 
+/**
+ * svc-jobs's own features, for the rows that measure them (svc-jobs only; the peers are
+ * not compared there). Every field left out is svc-jobs's default.
+ */
+export interface SvcJobsFeatures {
+  /** Enqueues with `priority: payload.n % priorityLevels` (levels 0 to priorityLevels - 1). */
+  priorityLevels?: number;
+  /** The queue option `keepCompleted: { count }` (default: completed jobs are deleted). */
+  keepCompleted?: number;
+  /** The queue option `events` (default `true`: the capped event stream). */
+  events?: boolean;
+  /** The handler returns `{ ok: true, n }` (WorkerRunner acks with it as the result). */
+  result?: boolean;
+}
+
 /** Opens a library on a queue. `queue` is the queue name (its hash tag on a cluster). */
-export async function openLib(lib: LibName, target: Target, queue: string): Promise<LibAdapter> {
-  if (lib === "svc-jobs") return openSvcJobs(target, queue);
+export async function openLib(
+  lib: LibName,
+  target: Target,
+  queue: string,
+  features?: SvcJobsFeatures,
+): Promise<LibAdapter> {
+  if (lib === "svc-jobs") return openSvcJobs(target, queue, features ?? {});
+  if (features !== undefined)
+    throw new Error(`${lib}: the svc-jobs feature rows are svc-jobs only`);
   if (lib === "bullmq") return openBullmq(target, queue);
   return openBee(target, queue);
 }
 
-async function openSvcJobs(target: Target, name: string): Promise<LibAdapter> {
+async function openSvcJobs(
+  target: Target,
+  name: string,
+  features: SvcJobsFeatures,
+): Promise<LibAdapter> {
   const { WorkerRunner } = await import("@svc-jobs/core");
   const { RedisJobQueue } = await import("@svc-jobs/redis");
   const { Cluster, Redis } = await import("ioredis");
   const client: Redis | Cluster = target.cluster
     ? new Cluster(target.cluster)
     : new Redis(target.url as string);
-  const queue = new RedisJobQueue(client, { prefix: name });
+  const queue = new RedisJobQueue(client, {
+    prefix: name,
+    ...(features.keepCompleted !== undefined
+      ? { keepCompleted: { count: features.keepCompleted } }
+      : {}),
+    ...(features.events !== undefined ? { events: features.events } : {}),
+  });
+  const levels = features.priorityLevels;
+  const opts = (p: Payload) => (levels ? { opts: { priority: p.n % levels } } : {});
   let runner: InstanceType<typeof WorkerRunner> | undefined;
   const holders: InstanceType<typeof RedisJobQueue>[] = [];
   return {
     async enqueueOne(payload) {
-      await queue.enqueue("noop", payload);
+      await queue.enqueue("noop", payload, opts(payload).opts);
     },
     async enqueueBulk(payloads) {
-      await queue.enqueueMany(payloads.map((payload) => ({ name: "noop", payload })));
+      await queue.enqueueMany(
+        payloads.map((payload) => ({ name: "noop", payload, ...opts(payload) })),
+      );
     },
     async startWorker(concurrency, onDone, onStart) {
-      const handler = onStart
-        ? async (job: { payload: unknown }) => onStart(job.payload as Payload)
-        : async () => {};
+      const handler = features.result
+        ? async (job: { payload: unknown }) => {
+            const p = job.payload as Payload;
+            onStart?.(p);
+            return { ok: true, n: p.n };
+          }
+        : onStart
+          ? async (job: { payload: unknown }) => onStart(job.payload as Payload)
+          : async () => {};
       runner = new WorkerRunner(queue, handler, {
         concurrency,
         onJobSettled: (outcome) => onDone(outcome.job.payload as Payload),
@@ -110,6 +157,14 @@ async function openSvcJobs(target: Target, name: string): Promise<LibAdapter> {
     async remaining() {
       const s = await queue.stats();
       return s.ready + s.delayed + s.processing;
+    },
+    async inspect() {
+      const s = await queue.stats();
+      return {
+        completed: s.completed,
+        events: await client.xlen(`${queue.prefix}:events`),
+        priorityLevels: await client.zcard(`${queue.prefix}:priorities`),
+      };
     },
     async close() {
       await runner?.stop({ graceSeconds: 5 });

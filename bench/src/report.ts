@@ -1,5 +1,6 @@
 import type { LibName } from "./libs.js";
 import type { Results } from "./run.js";
+import { median } from "./stats.js";
 
 type Row = Results["figures"][number];
 
@@ -34,6 +35,35 @@ const HEAD = [
   "svc-jobs / BullMQ",
   "svc-jobs / Bee-Queue",
 ];
+/** The extra column of a table whose figures have a `baseline` (the features table). */
+const VS_BASELINE = "vs plain";
+
+function head(results: Results): string[] {
+  return results.figures.some((f) => f.baseline) ? [...HEAD, VS_BASELINE] : HEAD;
+}
+
+/**
+ * svc-jobs's figure over its baseline's: the median of the per-run ratios when both come
+ * from the same runs (the same measure), else the ratio of the medians.
+ */
+function baselineRatio(results: Results, row: Row): number | undefined {
+  const base = results.figures.find((f) => f.id === row.baseline);
+  const ours = row.values["svc-jobs"];
+  const theirs = base?.values["svc-jobs"];
+  if (!base || !ours || !theirs || ours.length === 0) return undefined;
+  if (ours.length === theirs.length && theirs.every((v) => v > 0)) {
+    return median(ours.map((v, i) => v / (theirs[i] as number)));
+  }
+  const a = row.median["svc-jobs"];
+  const b = base.median["svc-jobs"];
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}
+
+function baselineCell(results: Results, row: Row): string {
+  if (!row.baseline) return row.id === "features-plain" ? "1.00x (base)" : "-";
+  const r = baselineRatio(results, row);
+  return r === undefined || Number.isNaN(r) ? "-" : `${r.toFixed(2)}x`;
+}
 
 const GROUP_TITLES: Record<string, string> = {
   inflight: "Layout v2: acks with N jobs in flight (N reserved, then 2,000 awaited acks)",
@@ -42,6 +72,8 @@ const GROUP_TITLES: Record<string, string> = {
 };
 
 function groupTitle(results: Results, group: string): string {
+  if (group === "features")
+    return `svc-jobs features, one worker at concurrency 50 (N = ${results.n.toLocaleString("en-US")} jobs per row; vs plain: the median of the per-run ratios to the plain row, measured back to back in each run)`;
   const l = results.layout;
   if (!l) return GROUP_TITLES[group] ?? group;
   if (group === "inflight")
@@ -60,6 +92,7 @@ function only(results: Results, group: string | undefined): Results {
 }
 
 function rows(results: Results): string[][] {
+  const withBaseline = head(results).length > HEAD.length;
   return results.figures.map((row) => {
     const label =
       row.id === "enqueue-one" && row.median.rtt !== undefined
@@ -72,6 +105,7 @@ function rows(results: Results): string[][] {
       fmt(row.median["bee-queue"], row.unit),
       ratioCell(row, "bullmq"),
       ratioCell(row, "bee-queue"),
+      ...(withBaseline ? [baselineCell(results, row)] : []),
     ];
   });
 }
@@ -88,21 +122,23 @@ export function renderTable(results: Results): string {
 }
 
 function renderOneTable(results: Results, withN: boolean): string {
-  const all = [HEAD, ...rows(results)];
-  const widths = HEAD.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+  const columns = head(results);
+  const all = [columns, ...rows(results)];
+  const widths = columns.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ");
   return [
     `${withN ? `N = ${results.n.toLocaleString("en-US")} jobs, ` : ""}median of ${results.runs} run(s)${results.smoke ? " (SMOKE: figures mean nothing)" : ""}`,
-    line(HEAD),
+    line(columns),
     widths.map((w) => "-".repeat(w)).join("-|-"),
     ...all.slice(1).map(line),
   ].join("\n");
 }
 
 function markdownTable(results: Results): string {
+  const columns = head(results);
   return [
-    `| ${HEAD.join(" | ")} |`,
-    `|${HEAD.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+    `| ${columns.join(" | ")} |`,
+    `|${columns.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
     ...rows(results).map((r) => `| ${r.join(" | ")} |`),
   ].join("\n");
 }
@@ -165,8 +201,9 @@ ${table}
 ${groupTables}
 Figure notes:
 ${notes}
-- process-c1 / process-c50 / scaling: N jobs are enqueued first (bulk, untimed, in a
-  separate process); the time runs from the workers' start to the last completion.
+- process-c1 / process-c50 / scaling / the svc-jobs features table: N jobs are enqueued
+  first (bulk, untimed, in a separate process); the time runs from the workers' start to
+  the last completion.
 - pickup latency: a producer in the worker's process enqueues one job every 2 ms with
   the time in the payload; the handler records \`now - sent\`.
 - Redis memory per waiting job: INFO \`used_memory\` before and after enqueueing N jobs

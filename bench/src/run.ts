@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { startRedis, startRedisCluster } from "@svc-jobs/test-servers";
 import { build } from "esbuild";
 import { Redis } from "ioredis";
-import { LIBS, type LibName, type Target } from "./libs.js";
+import { LIBS, type LibName, type SvcJobsFeatures, type Target } from "./libs.js";
 import { renderMarkdown, renderTable } from "./report.js";
 import type { ScenarioSpec } from "./scenario.js";
 import { median } from "./stats.js";
@@ -149,16 +149,21 @@ async function runChild(spec: ScenarioSpec, pinned = true): Promise<Record<strin
   return c.result;
 }
 
-/** Starts `specs` worker processes, lets them go together, returns jobs/s overall and their peak RSS. */
+/**
+ * Starts `specs` worker processes, lets them go together, returns jobs/s overall and their
+ * peak RSS. `check` sees every process's output (and may throw).
+ */
 async function runWorkers(
   specs: ScenarioSpec[],
   total: number,
   pinned: boolean,
+  check?: (results: Record<string, number>[]) => void,
 ): Promise<{ jobsPerSec: number; peakRssMb: number }> {
   const children = specs.map((s) => startChild(s, pinned));
   await Promise.all(children.map((c) => c.ready));
   for (const c of children) c.go();
   const results = await Promise.all(children.map((c) => c.result));
+  check?.(results);
   const start = Math.min(...results.map((r) => r.start as number));
   const end = Math.max(...results.map((r) => r.lastDone as number));
   const processed = results.reduce((a, r) => a + (r.processed as number), 0);
@@ -182,7 +187,12 @@ export interface Figure {
   targets?: Partial<Record<LibName | "rtt", number>>;
   note?: string;
   /** Figures with a group get their own table (`--only <group>` selects them all). */
-  group?: "inflight" | "backlog";
+  group?: "inflight" | "backlog" | "features";
+  /**
+   * The id of the figure this one is compared with in its table's "vs plain" column (same
+   * measure: the median of the per-run ratios).
+   */
+  baseline?: string;
 }
 
 export interface Results {
@@ -218,8 +228,17 @@ async function fill(
   queue: string,
   n: number,
   parallel?: number,
-): Promise<void> {
-  await runChild({ kind: "fill", lib, target, queue, n, ...(parallel ? { parallel } : {}) });
+  features?: SvcJobsFeatures,
+): Promise<Record<string, number>> {
+  return runChild({
+    kind: "fill",
+    lib,
+    target,
+    queue,
+    n,
+    ...(parallel ? { parallel } : {}),
+    ...(features ? { features } : {}),
+  });
 }
 
 const measures: Record<string, Measure> = {
@@ -260,6 +279,72 @@ const measures: Record<string, Measure> = {
     const after = await env.usedMemory();
     return { bytesPerJob: (after - before) / N };
   },
+};
+
+/**
+ * The svc-jobs feature rows (group "features"): process-c50 again, once per variant, each
+ * changing one thing from "plain". Every variant's handler returns `{ ok: true, n }`
+ * (WorkerRunner acks with it as the job's result), so retention keeps a real result and
+ * the rows differ by their one option alone.
+ */
+const FEATURE_VARIANTS = {
+  /** Defaults: completed jobs deleted at ack, event stream on (capped at 10,000). */
+  plain: { result: true },
+  /** Enqueued with `priority: i % 10` (10 levels, 0-9), higher first. */
+  priority: { result: true, priorityLevels: 10 },
+  /** Queue option `keepCompleted: { count: 10_000 }`. */
+  retention: { result: true, keepCompleted: 10_000 },
+  /** Queue option `events: false`. */
+  eventsOff: { result: true, events: false },
+} as const satisfies Record<string, SvcJobsFeatures>;
+type FeatureVariant = keyof typeof FEATURE_VARIANTS;
+const FEATURE_ORDER = Object.keys(FEATURE_VARIANTS) as FeatureVariant[];
+let featureRuns = 0;
+
+/** Checks that a variant's option took effect (fails the run otherwise). */
+function checkFeature(
+  variant: FeatureVariant,
+  filled: Record<string, number>,
+  worked: Record<string, number>,
+): void {
+  const fail = (what: string) => {
+    throw new Error(
+      `features ${variant}: ${what} (fill ${JSON.stringify(filled)}, work ${JSON.stringify(worked)})`,
+    );
+  };
+  const levels = variant === "priority" ? Math.min(9, N - 1) : 0;
+  if (filled.priorityLevels !== levels) fail(`${levels} priority levels expected after the fill`);
+  const kept = variant === "retention" ? Math.min(N, 10_000) : 0;
+  if (worked.completed !== kept) fail(`${kept} completed jobs kept expected`);
+  if (variant === "eventsOff" ? worked.events !== 0 : !(Number(worked.events) > 0))
+    fail(variant === "eventsOff" ? "no events expected" : "events expected");
+}
+
+measures.features = async (lib, env) => {
+  // All four variants in each run, back to back (the order rotates each run), so each
+  // run gives a ratio to "plain" measured minutes apart at most.
+  const r = featureRuns++;
+  const out: Record<string, number> = {};
+  for (let i = 0; i < FEATURE_ORDER.length; i++) {
+    const variant = FEATURE_ORDER[(i + r) % FEATURE_ORDER.length] as FeatureVariant;
+    const features: SvcJobsFeatures = FEATURE_VARIANTS[variant];
+    await env.flush();
+    const filled = await fill(lib, env.target, Q, N, undefined, features);
+    const spec = {
+      kind: "work",
+      lib,
+      target: env.target,
+      queue: Q,
+      n: N,
+      concurrency: 50,
+      features,
+    } as const;
+    const { jobsPerSec } = await runWorkers([spec], N, true, ([worked]) =>
+      checkFeature(variant, filled, worked ?? {}),
+    );
+    out[variant] = jobsPerSec;
+  }
+  return out;
 };
 
 const ORDERS = ["oldest", "random"] as const;
@@ -463,6 +548,41 @@ const FIGURES: (Figure & { measure: string; pick: string })[] = [
     measure: "queues3-cluster",
     pick: "jobsPerSec",
   },
+  ...(
+    [
+      {
+        variant: "plain",
+        label: "process c50, plain (defaults)",
+        note: "the base line of this table, measured in its runs: the process-c50 row (N jobs enqueued with enqueueMany, bulk, untimed, in another process; then one worker process at concurrency 50, timed from its start to the last completion) with the queue defaults (a completed job is deleted at ack; the event stream on, capped at 10,000 entries), except that the handler returns `{ ok: true, n }` as every row of this table does (WorkerRunner acks with it: it goes into the `completed` event)",
+      },
+      {
+        variant: "priority",
+        label: "process c50, priorities in use (10 levels)",
+        note: "as plain, but job i is enqueued with `priority: i % 10` (levels 0-9, so 9 of them in their own priority lists; higher runs first), in the same untimed bulk fill",
+      },
+      {
+        variant: "retention",
+        label: "process c50, keepCompleted: { count: 10,000 }",
+        note: "as plain, with the queue option `keepCompleted: { count: 10_000 }` on both sides: each ack keeps the job as completed with its result (`{ ok: true, n }`, passed by WorkerRunner) and, past 10,000 kept, deletes the oldest (checked: the run ends with min(N, 10,000) completed jobs kept)",
+      },
+      {
+        variant: "eventsOff",
+        label: "process c50, events: false",
+        note: "as plain, with the queue option `events: false` on both sides (no event stream: the fill and the worker record no events; checked: the stream is empty). Its vs-plain ratio is what the default event stream costs",
+      },
+    ] as const
+  ).map(({ variant, label, note }) => ({
+    id: `features-${variant === "eventsOff" ? "events-off" : variant}`,
+    label: `${label} (jobs/s)`,
+    unit: "jobs/s",
+    better: "higher" as const,
+    libs: ["svc-jobs" as const],
+    measure: "features",
+    pick: variant,
+    note: `svc-jobs only. ${note}`,
+    group: "features" as const,
+    ...(variant === "plain" ? {} : { baseline: "features-plain" }),
+  })),
   ...INFLIGHT_SIZES.flatMap((n) =>
     ORDERS.map((order) => ({
       id: `inflight-${n}-${order}`,

@@ -6,7 +6,14 @@
  */
 import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
-import { type LibName, openLib, type Payload, type Target } from "./libs.js";
+import {
+  type LibAdapter,
+  type LibName,
+  openLib,
+  type Payload,
+  type SvcJobsFeatures,
+  type Target,
+} from "./libs.js";
 import { percentile } from "./stats.js";
 
 export interface ScenarioSpec {
@@ -31,6 +38,8 @@ export interface ScenarioSpec {
   /** inflight: acks timed, and the order jobs are completed in. */
   acks?: number;
   order?: "oldest" | "random";
+  /** svc-jobs only: priorities, retention, events, handler result (the "features" rows). */
+  features?: SvcJobsFeatures;
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -42,6 +51,12 @@ function payload(n: number): Payload {
 
 function out(result: object): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** The feature rows' checks, untimed (after the timing ends): see {@link LibAdapter.inspect}. */
+async function inspect(spec: ScenarioSpec, lib: LibAdapter): Promise<Record<string, number>> {
+  if (!spec.features || !lib.inspect) return {};
+  return lib.inspect();
 }
 
 function waitForGo(): Promise<void> {
@@ -68,7 +83,7 @@ async function main(spec: ScenarioSpec): Promise<void> {
     out({ jobsPerSec: (spec.n / ms) * 1000, ms });
     return;
   }
-  const lib = await openLib(spec.lib, spec.target, spec.queue);
+  const lib = await openLib(spec.lib, spec.target, spec.queue, spec.features);
   try {
     switch (spec.kind) {
       case "enqueue-one": {
@@ -96,7 +111,7 @@ async function main(spec: ScenarioSpec): Promise<void> {
         };
         await Promise.all(Array.from({ length: parallel }, filler));
         const ms = now() - t0;
-        out({ jobsPerSec: (spec.n / ms) * 1000, ms });
+        out({ jobsPerSec: (spec.n / ms) * 1000, ms, ...(await inspect(spec, lib)) });
         break;
       }
       case "work": {
@@ -132,7 +147,13 @@ async function main(spec: ScenarioSpec): Promise<void> {
         clearInterval(poll);
         clearInterval(sampler);
         peakRss = Math.max(peakRss, process.memoryUsage.rss());
-        out({ start, lastDone, processed, peakRssMb: peakRss / 1024 / 1024 });
+        out({
+          start,
+          lastDone,
+          processed,
+          peakRssMb: peakRss / 1024 / 1024,
+          ...(await inspect(spec, lib)),
+        });
         break;
       }
       case "inflight": {
