@@ -214,7 +214,16 @@ describe.each([
     const stats = run(bin, ["stats", "--json"], dir, env);
     expect(stats.code, stats.out).toBe(0);
     expect(JSON.parse(stats.out)).toEqual([
-      { prefix, ready: 1, delayed: 0, processing: 0, dlq: 0 },
+      {
+        prefix,
+        ready: 1,
+        delayed: 0,
+        processing: 0,
+        dlq: 0,
+        completed: 0,
+        cancelled: 0,
+        paused: false,
+      },
     ]);
     const dlq = run(bin, ["dlq", "list", "--json"], dir, env);
     expect(dlq.code, dlq.out).toBe(0);
@@ -249,6 +258,9 @@ describe.each([
       delayed: 0,
       processing: 0,
       dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
     });
   });
 });

@@ -54,9 +54,18 @@ async function snapshot(): Promise<{ stats: QueueStats; hashes: Record<string, s
 }
 
 function expectUnchanged(before: Awaited<ReturnType<typeof snapshot>>, after: typeof before) {
-  expect(after.stats).toEqual({ ready: 2, delayed: 1, processing: 0, dlq: 0 });
+  expect(after.stats).toEqual({
+    ready: 2,
+    delayed: 1,
+    processing: 0,
+    dlq: 0,
+    completed: 0,
+    cancelled: 0,
+    paused: false,
+  });
   expect(after).toEqual(before);
-  for (const h of after.hashes) expect(h.attempts).toBe("0");
+  // Never reserved: no attempts (absent means 0, as svc-infra reads it; docs/redis-layout.md).
+  for (const h of after.hashes) expect(h.attempts ?? "0").toBe("0");
 }
 
 function expectOneLineError(out: BinResult, code: number, message: RegExp): void {

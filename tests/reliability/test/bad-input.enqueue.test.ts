@@ -203,7 +203,15 @@ describe.each(backends)("bad enqueue input on the $name backend", (backend) => {
     for (const [, opts] of badOptions) {
       await q.queue.enqueue("work", {}, opts as EnqueueOptions).catch(() => {});
     }
-    expect(await q.queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await q.queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     const job = await q.queue.enqueue("work", { ok: true });
     expect(job.id).toBe("1");
   });

@@ -146,7 +146,15 @@ describe("malformed JOBS_SCHEDULE_JSON", () => {
       expect(scheduler.taskNames).toEqual([]);
       clock.advance(10);
       await scheduler.tick();
-      expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+      expect(await queue.stats()).toEqual({
+        ready: 0,
+        delayed: 0,
+        processing: 0,
+        dlq: 0,
+        completed: 0,
+        cancelled: 0,
+        paused: false,
+      });
       await scheduler.stop();
       await queue.close();
     },

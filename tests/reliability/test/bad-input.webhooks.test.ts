@@ -178,7 +178,7 @@ describe("a sender delivering to a private address", () => {
       ...options,
     });
     const run = async (): Promise<void> => {
-      await handler(job, { signal: new AbortController().signal });
+      await handler(job, { signal: new AbortController().signal, progress: async () => {} });
     };
     return { outbox, inbox, message, run, close: () => handler.close() };
   }

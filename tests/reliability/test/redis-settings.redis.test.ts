@@ -82,7 +82,15 @@ describe("Redis persistence and memory settings", () => {
     await server.restart();
 
     // This is why RELIABILITY.md requires AOF: Redis itself forgot every job.
-    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, processing: 0, dlq: 0 });
+    expect(await queue.stats()).toEqual({
+      ready: 0,
+      delayed: 0,
+      processing: 0,
+      dlq: 0,
+      completed: 0,
+      cancelled: 0,
+      paused: false,
+    });
     await queue.close();
   });
 
