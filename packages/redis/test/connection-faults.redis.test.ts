@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { BackendError, WorkerRunner } from "@svc-jobs/core";
+import { expectedStats } from "@svc-jobs/core/testing";
 import { RedisJobQueue } from "@svc-jobs/redis";
 import {
   freePort,
@@ -99,15 +100,7 @@ describe("connection faults", () => {
     );
     expect(kills[1]).toBeGreaterThanOrEqual(1);
     expect(seen.size).toBe(200);
-    expect(await queue.stats()).toEqual({
-      ready: 0,
-      delayed: 0,
-      processing: 0,
-      dlq: 0,
-      completed: 0,
-      cancelled: 0,
-      paused: false,
-    });
+    expect(await queue.stats()).toEqual(expectedStats());
   });
 
   it("a Redis crash and restart (AOF, fsync always) while a worker runs loses no job", async () => {
@@ -136,15 +129,7 @@ describe("connection faults", () => {
     );
     expect(crashed).toBe(true);
     expect(seen.size).toBe(100);
-    expect(await queue.stats()).toEqual({
-      ready: 0,
-      delayed: 0,
-      processing: 0,
-      dlq: 0,
-      completed: 0,
-      cancelled: 0,
-      paused: false,
-    });
+    expect(await queue.stats()).toEqual(expectedStats());
   });
 
   it("an idle worker blocked in reserve reconnects after a Redis restart and takes new jobs", async () => {

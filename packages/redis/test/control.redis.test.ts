@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { JobCancelledError, ManualClock, WorkerRunner } from "@svc-jobs/core";
+import { expectedStats } from "@svc-jobs/core/testing";
 import { RedisJobQueue, type RedisJobQueueOptions } from "@svc-jobs/redis";
 import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
@@ -155,15 +156,9 @@ describe("layout of seeing and controlling jobs", () => {
     await queue.pause();
     expect(await redis.client.get(`${p}:paused`)).toBe("1");
     expect(await queue.reserveNext()).toBeNull();
-    expect(await queue.stats()).toEqual({
-      ready: 2,
-      delayed: 0,
-      processing: 0,
-      dlq: 0,
-      completed: 1,
-      cancelled: 1,
-      paused: true,
-    });
+    expect(await queue.stats()).toEqual(
+      expectedStats({ ready: 2, completed: 1, cancelled: 1, paused: true }),
+    );
     await queue.resume();
     expect(await redis.client.exists(`${p}:paused`)).toBe(0);
     expect((await queue.reserveNext())?.id).toBe(later.id);
@@ -356,15 +351,7 @@ describe("svc-infra on a queue that uses pause, priorities, retention and events
     const second = (await queue.reserveNext())!;
     expect(second.id).toBe(done.id);
     await queue.ack(second);
-    expect(await queue.stats()).toEqual({
-      ready: 0,
-      delayed: 0,
-      processing: 0,
-      dlq: 0,
-      completed: 2,
-      cancelled: 1,
-      paused: false,
-    });
+    expect(await queue.stats()).toEqual(expectedStats({ completed: 2, cancelled: 1 }));
     // A Python enqueue afterwards runs on svc-jobs, and the other way round.
     const fromPy = (await py(p, "enqueue", "py", "{}"))!;
     expect((await queue.reserveNext())?.id).toBe(fromPy.id);

@@ -1,5 +1,6 @@
 // The README's "testing your code with ioredis-mock" example, kept runnable here.
 import { ManualClock, processOne } from "@svc-jobs/core";
+import { expectedStats } from "@svc-jobs/core/testing";
 import { RedisJobQueue } from "@svc-jobs/redis";
 import RedisMock from "ioredis-mock";
 import { expect, it } from "vitest";
@@ -15,15 +16,7 @@ it("tests a handler against RedisJobQueue on ioredis-mock, with a manual clock",
   const seen: unknown[] = [];
   expect(await processOne(queue, async (job) => void seen.push(job.payload))).toBe(true);
   expect(seen).toEqual([{ id: 1 }]);
-  expect(await queue.stats()).toEqual({
-    ready: 0,
-    delayed: 0,
-    processing: 0,
-    dlq: 0,
-    completed: 0,
-    cancelled: 0,
-    paused: false,
-  });
+  expect(await queue.stats()).toEqual(expectedStats());
 });
 
 it("blocking reserve falls back to short polling on a client that cannot block", async () => {

@@ -1,4 +1,5 @@
 import { type Job, WorkerRunner } from "@svc-jobs/core";
+import { expectedStats } from "@svc-jobs/core/testing";
 import { RedisJobQueue } from "@svc-jobs/redis";
 import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
@@ -48,15 +49,7 @@ describe("worker processes", () => {
       expect(job.attempts).toBe(2);
       expect(job.lastError).toMatch(/visibility timeout expired during attempt 1/);
     }
-    expect(await queue.stats()).toEqual({
-      ready: 0,
-      delayed: 0,
-      processing: 0,
-      dlq: 0,
-      completed: 0,
-      cancelled: 0,
-      paused: false,
-    });
+    expect(await queue.stats()).toEqual(expectedStats());
     await queue.close();
   });
 
@@ -91,26 +84,10 @@ describe("worker processes", () => {
     expect(all).toHaveLength(n);
     expect(new Set(all.map((j) => j.id)).size).toBe(n);
     expect(all.every((j) => j.attempts === 2)).toBe(true);
-    expect(await queue.stats()).toEqual({
-      ready: 0,
-      delayed: 0,
-      processing: 0,
-      dlq: 0,
-      completed: 0,
-      cancelled: 0,
-      paused: false,
-    });
+    expect(await queue.stats()).toEqual(expectedStats());
     // The stale holder's late acks change nothing now.
     for (const job of taken) await queue.ack(job);
-    expect(await queue.stats()).toEqual({
-      ready: 0,
-      delayed: 0,
-      processing: 0,
-      dlq: 0,
-      completed: 0,
-      cancelled: 0,
-      paused: false,
-    });
+    expect(await queue.stats()).toEqual(expectedStats());
     await queue.close();
   });
 });

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { InMemoryJobQueue, ManualClock } from "@svc-jobs/core";
+import { expectedStats } from "@svc-jobs/core/testing";
 import { InMemoryScheduler, ScheduleConfigError, scheduleFromEnv } from "@svc-jobs/scheduler";
 import { describe, expect, it } from "vitest";
 
@@ -146,15 +147,7 @@ describe("malformed JOBS_SCHEDULE_JSON", () => {
       expect(scheduler.taskNames).toEqual([]);
       clock.advance(10);
       await scheduler.tick();
-      expect(await queue.stats()).toEqual({
-        ready: 0,
-        delayed: 0,
-        processing: 0,
-        dlq: 0,
-        completed: 0,
-        cancelled: 0,
-        paused: false,
-      });
+      expect(await queue.stats()).toEqual(expectedStats());
       await scheduler.stop();
       await queue.close();
     },

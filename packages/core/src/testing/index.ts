@@ -46,6 +46,7 @@ import { validationCases } from "./validation-cases.js";
 import { visibilityCases } from "./visibility-cases.js";
 
 export type { CaseQueueOptions, JobQueueSuiteOptions, QueueFactoryContext } from "./context.js";
+export { expectedStats } from "./expected-stats.js";
 
 /** Registers the whole conformance suite for one backend. */
 export function testJobQueue(options: JobQueueSuiteOptions): void {

@@ -4,6 +4,7 @@ import type { Job } from "../job.js";
 import type { JobQueue } from "../job-queue.js";
 import { ManualClock } from "../manual-clock.js";
 import type { QueueFactoryContext } from "./context.js";
+import { expectedStats } from "./expected-stats.js";
 
 /** Options of {@link testJobQueueModel}. */
 export interface JobQueueModelOptions {
@@ -122,15 +123,7 @@ class Model {
   }
 
   counts() {
-    const c = {
-      ready: 0,
-      delayed: 0,
-      processing: 0,
-      dlq: 0,
-      completed: 0,
-      cancelled: 0,
-      paused: this.paused,
-    };
+    const c = expectedStats({ paused: this.paused });
     for (const j of this.jobs.values()) c[j.state]++;
     return c;
   }
