@@ -2,33 +2,18 @@
 // hash fields written (docs/redis-layout.md, "Seeing and controlling jobs"), nothing added to
 // a waiting job's hash, a Python svc-infra worker on a queue that uses all of it, the bounded
 // cost of retention trimming, and cancelling a job svc-infra holds.
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { JobCancelledError, ManualClock, WorkerRunner } from "@svc-jobs/core";
 import { expectedStats } from "@svc-jobs/core/testing";
 import { RedisJobQueue, type RedisJobQueueOptions } from "@svc-jobs/redis";
 import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-
-const run = promisify(execFile);
-const PYTHON = "/usr/bin/python3";
-const CLI = fileURLToPath(new URL("interop/svc_infra_cli.py", import.meta.url));
+import { svcInfra } from "./interop/svc-infra.js";
 
 const redis = redisFixture(Redis);
 
-interface PyJob {
-  id: string;
-  name: string;
-  attempts: number;
-}
-
 /** Runs one svc-infra-style operation on queue `prefix`; its JSON result. */
-async function py<T = PyJob | null>(prefix: string, ...args: (string | number)[]): Promise<T> {
-  const { stdout } = await run(PYTHON, [CLI, redis.url, prefix, ...args.map(String)]);
-  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "null") as T;
-}
+const py = svcInfra(() => redis.url);
 
 /** The stream entries of `key` as plain objects (field -> value). */
 async function streamOf(key: string): Promise<Record<string, string>[]> {

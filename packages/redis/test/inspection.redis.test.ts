@@ -4,7 +4,6 @@
 // raw Redis commands (as svc-jobs's scripts and a Python svc-infra worker write it), so
 // these tests also prove what is read of a queue svc-infra shares.
 import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import {
   BackendError,
@@ -21,10 +20,9 @@ import { compareIds, jobEvents, parseEvent } from "../src/event-stream.js";
 import { isoUtc } from "../src/job-hash.js";
 import { inspectionKeys, JobInspection } from "../src/job-inspection.js";
 import { type QueueKeys, queueKeys } from "../src/queue-keys.js";
+import { svcInfra } from "./interop/svc-infra.js";
 
 const run = promisify(execFile);
-const PYTHON = "/usr/bin/python3";
-const CLI = fileURLToPath(new URL("interop/svc_infra_cli.py", import.meta.url));
 
 const redis = redisFixture(Redis);
 
@@ -78,10 +76,7 @@ async function all(s: Setup, state: JobState, limit: number, name?: string): Pro
   }
 }
 
-async function py(prefix: string, ...args: (string | number)[]): Promise<{ id: string } | null> {
-  const { stdout } = await run(PYTHON, [CLI, redis.url, prefix, ...args.map(String)]);
-  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "null");
-}
+const py = svcInfra(() => redis.url);
 
 describe("getJob", () => {
   it("reads every state, with priority, createdAt, finishedAt, progress and result", async () => {

@@ -12,29 +12,15 @@ import { RedisJobQueue } from "@svc-jobs/redis";
 import { redisFixture } from "@svc-jobs/test-servers/fixtures";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import { PYTHON, type PyJob, SVC_INFRA_CLI, svcInfra } from "./interop/svc-infra.js";
 
 const run = promisify(execFile);
-const PYTHON = "/usr/bin/python3";
-const CLI = fileURLToPath(new URL("interop/svc_infra_cli.py", import.meta.url));
+const CLI = SVC_INFRA_CLI;
 
 const redis = redisFixture(Redis);
 
-interface PyJob {
-  id: string;
-  name: string;
-  payload: unknown;
-  available_at: string;
-  attempts: number;
-  max_attempts: number;
-  backoff_seconds: number;
-  last_error: string | null;
-}
-
 /** Runs one svc-infra-style operation on queue `prefix`; its JSON result. */
-async function py<T = PyJob | null>(prefix: string, ...args: (string | number)[]): Promise<T> {
-  const { stdout } = await run(PYTHON, [CLI, redis.url, prefix, ...args.map(String)]);
-  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "null") as T;
-}
+const py = svcInfra(() => redis.url);
 
 /** Polls svc-infra's reserve until it returns a job, for at most `seconds`. */
 async function pyReserveWithin(prefix: string, vt: number, seconds: number): Promise<PyJob> {
