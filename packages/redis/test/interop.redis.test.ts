@@ -124,8 +124,11 @@ describe("retries, backoff and the DLQ across sides", () => {
     const sent = await queue.enqueue("flaky", {}, { backoffSeconds: 1, maxAttempts: 2 });
     const first = (await py(p, "reserve", 30))!;
     await py(p, "fail", first.id, "smtp down");
-    expect(await redis.client.zscore(`${p}:delayed`, sent.id)).toMatch(/^\d+$/);
-    expect(await queue.reserveNext()).toBeNull();
+    const due = await redis.client.zscore(`${p}:delayed`, sent.id);
+    expect(due).toMatch(/^\d+$/);
+    // svc-infra scores the retry int(now + backoff): truncated, so up to a second early.
+    // Not due yet (the usual case): svc-jobs leaves it; due already: it may take it at once.
+    if (Number(due) > Date.now() / 1000 + 0.2) expect(await queue.reserveNext()).toBeNull();
     const again = await queue.reserveNext({ blockSeconds: 4 });
     expect(again).toMatchObject({ id: sent.id, attempts: 2, lastError: "smtp down" });
     await queue.fail(again!, new Error("still down"));
