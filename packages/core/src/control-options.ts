@@ -18,8 +18,8 @@ const LIST_JOBS_OPTIONS: KnownKeys = {
   hints: {
     status: "state",
     queue: "state",
-    offset: "cursor (an opaque cursor from the previous page, not an offset)",
-    skip: "cursor (an opaque cursor from the previous page, not an offset)",
+    offset: "cursor",
+    skip: "cursor",
     after: "cursor",
     next: "cursor",
     pageSize: "limit",
@@ -64,7 +64,7 @@ export function validateJobState(value: unknown, field = "state"): JobState {
   }
   throw new JobValidationError(
     field,
-    `${field} must be one of ${JOB_STATES.map((s) => JSON.stringify(s)).join(", ")}, got ${describeValue(value)}`,
+    `${field} must be one of ${JOB_STATES.join(", ")}, got ${describeValue(value)}`,
   );
 }
 

@@ -7,18 +7,11 @@ import {
   JobValidationError,
   type JsonValue,
 } from "@svc-jobs/core";
-import { describeValue, type KnownKeys, rejectUnknownKeys } from "@svc-jobs/core/backend";
+import { describeValue, validateEventsOptions } from "@svc-jobs/core/backend";
 
 // events() on Redis: the queue's `{prefix}:events` STREAM (docs/redis-layout.md, "Events"),
 // read with XREAD BLOCK on a connection of its own. The semantics are docs/contract.md,
 // "Seeing and controlling jobs" (Events).
-
-/** The keys of `EventsOptions`, for `rejectUnknownKeys`. */
-export const EVENTS_OPTIONS: KnownKeys = Object.freeze({
-  keys: Object.freeze(["signal", "after"]),
-  hints: Object.freeze({ from: "after", since: "after", lastEventId: "after", abort: "signal" }),
-  noun: "events option",
-});
 
 type StreamEntry = [id: string, fields: string[]];
 type XReadReply = [key: string, entries: StreamEntry[]][] | null;
@@ -79,25 +72,9 @@ export function jobEvents(
   opts: EventsOptions = {},
   options: EventStreamOptions = {},
 ): AsyncIterable<JobEvent> {
-  if (opts === null || typeof opts !== "object") {
-    throw new JobValidationError(
-      "opts",
-      `events options must be an object, got ${describeValue(opts)}`,
-    );
-  }
-  rejectUnknownKeys(opts, EVENTS_OPTIONS, "opts");
-  const { signal, after } = opts;
-  if (
-    signal !== undefined &&
-    (signal === null ||
-      typeof signal !== "object" ||
-      typeof (signal as AbortSignal).addEventListener !== "function")
-  ) {
-    throw new JobValidationError(
-      "opts.signal",
-      `opts.signal must be an AbortSignal, got ${describeValue(signal)}`,
-    );
-  }
+  // The checks every backend shares; then the id must be a stream id.
+  const { signal, after: afterOrNull } = validateEventsOptions(opts);
+  const after = afterOrNull ?? undefined;
   if (after !== undefined && (typeof after !== "string" || !STREAM_ID.test(after))) {
     throw new JobValidationError(
       "opts.after",

@@ -11,9 +11,9 @@ import {
 import {
   describeValue,
   jobIdOf,
-  type KnownKeys,
-  rejectUnknownKeys,
-  validateJobName,
+  MAX_LIST_LIMIT,
+  validateJobState,
+  validateListJobsOptions,
 } from "@svc-jobs/core/backend";
 import { type JobFields, jobFromHash, parseAvailableAt } from "./job-hash.js";
 import type { QueueKeys } from "./queue-keys.js";
@@ -46,23 +46,6 @@ export function inspectionKeys(keys: Pick<QueueKeys, "prefix">): InspectionKeys 
   };
 }
 
-/** The keys of `ListJobsOptions`, for `rejectUnknownKeys`. */
-export const LIST_JOBS_OPTIONS: KnownKeys = Object.freeze({
-  keys: Object.freeze(["state", "name", "limit", "cursor"]),
-  hints: Object.freeze({
-    status: "state",
-    offset: "cursor",
-    after: "cursor",
-    pageSize: "limit",
-    count: "limit",
-    jobName: "name",
-  }),
-  noun: "listJobs option",
-});
-
-/** Jobs per page at most, and by default (docs/contract.md). */
-export const MAX_LIST_LIMIT = 1000;
-const DEFAULT_LIST_LIMIT = 50;
 /** Ids one listing call looks at, at most: with `name`, a page may come back short. */
 export const SCAN_BUDGET = 2000;
 /** Ids per countByName script call. */
@@ -153,29 +136,10 @@ export class JobInspection {
 
   /** A page of the jobs in `opts.state` (docs/contract.md, "Listing"). */
   async listJobs(opts: ListJobsOptions): Promise<JobPage> {
-    if (opts === null || typeof opts !== "object") {
-      throw new JobValidationError(
-        "opts",
-        `listJobs needs an options object with a state, got ${describeValue(opts)}: e.g. { state: "dead" }`,
-      );
-    }
-    rejectUnknownKeys(opts, LIST_JOBS_OPTIONS, "opts");
-    const state = validateState(opts.state, "opts.state");
-    const name = validateName(opts.name);
-    const limit = opts.limit === undefined ? DEFAULT_LIST_LIMIT : opts.limit;
-    if (
-      typeof limit !== "number" ||
-      !Number.isInteger(limit) ||
-      limit < 1 ||
-      limit > MAX_LIST_LIMIT
-    ) {
-      throw new JobValidationError(
-        "opts.limit",
-        `opts.limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${describeValue(opts.limit)}: page with the cursor for more`,
-      );
-    }
-    const cursor =
-      opts.cursor === undefined || opts.cursor === null ? null : decodeCursor(opts.cursor, state);
+    // The checks every backend shares; the cursor's contents are this backend's own.
+    const { state, name: nameOrNull, limit, cursor: cursorText } = validateListJobsOptions(opts);
+    const name = nameOrNull ?? "";
+    const cursor = cursorText === null ? null : decodeCursor(cursorText, state);
     await this.#housekeep?.();
     let page = await this.#page("listJobs", "jobs", state, name, limit, this.#budget, cursor);
     if (page.tooMany) {
@@ -203,7 +167,7 @@ export class JobInspection {
 
   /** How many jobs of each name are in `state`, read in batches of {@link COUNT_BATCH}. */
   async countByName(state: JobState): Promise<Record<string, number>> {
-    const s = validateState(state, "state");
+    const s = validateJobState(state, "state");
     await this.#housekeep?.();
     const counts: Record<string, number> = Object.create(null);
     let cursor: Cursor | null = null;
@@ -403,18 +367,6 @@ function decodeCursor(text: unknown, state: JobState): Cursor {
 
 function isState(value: unknown): value is JobState {
   return typeof value === "string" && (JOB_STATES as readonly string[]).includes(value);
-}
-
-function validateState(value: unknown, field: string): JobState {
-  if (isState(value)) return value;
-  throw new JobValidationError(
-    field,
-    `${field} must be one of ${JOB_STATES.join(", ")}, got ${describeValue(value)}`,
-  );
-}
-
-function validateName(value: unknown): string {
-  return value === undefined ? "" : validateJobName(value, "opts.name");
 }
 
 /** Internal: a `JobInfo` from a job's hash (HGETALL) and its state. */
