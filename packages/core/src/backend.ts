@@ -41,6 +41,15 @@ export {
 export { createJob, type JobInit } from "./create-job.js";
 export { describeValue } from "./describe-value.js";
 export { visibilityExpiredMessage } from "./error-message.js";
+export {
+  type ResolvedReleaseOptions,
+  validateGroup,
+  validateGroupLimits,
+  validateRateLimit,
+  validateRateLimitScope,
+  validateReleaseOptions,
+  validateSetGroupLimitsOptions,
+} from "./flow-control.js";
 export { isPackageNotFound } from "./is-package-not-found.js";
 export { DLQ_LIST_OPTIONS, RESERVE_OPTIONS } from "./option-keys.js";
 export {

@@ -118,7 +118,7 @@ export function invalidCursor(cursor: unknown, state?: JobState): JobValidationE
  * A `listJobs` cursor: the state and the sort key of the last job of a page, as an
  * opaque string. {@link decodeCursor} reads it back.
  */
-export function encodeCursor(state: JobState, key: readonly number[]): string {
+export function encodeCursor(state: JobState, key: readonly (number | string)[]): string {
   return Buffer.from(JSON.stringify([state, ...key]), "utf8").toString("base64url");
 }
 
@@ -142,6 +142,38 @@ export function decodeCursor(cursor: string, state: JobState, arity: number): nu
     throw invalidCursor(cursor, state);
   }
   return parsed.slice(1) as number[];
+}
+
+/**
+ * Like {@link decodeCursor}, for a sort key of strings and numbers: `kinds` gives the type
+ * of each part.
+ */
+export function decodeCursorOf(
+  cursor: string,
+  state: JobState,
+  kinds: readonly ("number" | "string")[],
+): (number | string)[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw invalidCursor(cursor, state);
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== kinds.length + 1 ||
+    parsed[0] !== state ||
+    !parsed
+      .slice(1)
+      .every((part, i) =>
+        kinds[i] === "string"
+          ? typeof part === "string"
+          : typeof part === "number" && Number.isFinite(part),
+      )
+  ) {
+    throw invalidCursor(cursor, state);
+  }
+  return parsed.slice(1) as (number | string)[];
 }
 
 /** Checks the options of `ack`; returns the result to keep (`null` when none). */

@@ -24,6 +24,8 @@ export interface JobInfo<P extends JsonPayload<P> = JsonObject> extends Job<P> {
   state: JobState;
   /** Higher runs first; 0 unless the enqueue gave one. */
   priority: number;
+  /** The enqueue's `group`, or `null`. */
+  group: string | null;
   /** When the job was enqueued. */
   createdAt: Date;
   /** When it completed or was cancelled; `null` while it is not finished. */

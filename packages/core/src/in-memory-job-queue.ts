@@ -13,6 +13,7 @@ import type {
 } from "./control.js";
 import {
   decodeCursor,
+  decodeCursorOf,
   encodeCursor,
   validateAckOptions,
   validateCancelOptions,
@@ -25,6 +26,17 @@ import { createJob } from "./create-job.js";
 import { describeValue } from "./describe-value.js";
 import { errorMessage, visibilityExpiredMessage } from "./error-message.js";
 import { ConfigError, JobValidationError, QueueClosedError } from "./errors.js";
+import {
+  type FlowLimits,
+  type GroupLimits,
+  type RateLimit,
+  type ReleaseOptions,
+  type SetGroupLimitsOptions,
+  validateGroupLimits,
+  validateRateLimit,
+  validateReleaseOptions,
+  validateSetGroupLimitsOptions,
+} from "./flow-control.js";
 import { MinHeap } from "./heap.js";
 import { DEDUPE_TTL_SECONDS, type Job, type JobRef } from "./job.js";
 import type {
@@ -37,6 +49,17 @@ import type {
   ReserveOptions,
 } from "./job-queue.js";
 import type { JsonObject, JsonPayload, JsonValue } from "./json.js";
+import {
+  compareCodePoints,
+  type GroupState,
+  GroupWaits,
+  type ResolvedGroupLimits,
+  Rotation,
+  resolveGroupLimits,
+  resolveRateLimit,
+  StartWindow,
+  UNGROUPED,
+} from "./memory-flow.js";
 import { DLQ_LIST_OPTIONS, RESERVE_OPTIONS } from "./option-keys.js";
 import { type PreparedEnqueue, prepareEnqueue, prepareEnqueueMany } from "./prepare-enqueue.js";
 import { Deque, PriorityReady, type ReadyEntry } from "./priority-ready.js";
@@ -64,6 +87,8 @@ interface StoredJob {
   /** Bumped on every state change, so stale heap entries are skipped. */
   version: number;
   priority: number;
+  /** The enqueue's group, or null. */
+  group: string | null;
   createdAt: number;
   finishedAt: number | null;
   /** JSON text of the latest progress value, or null. */
@@ -132,6 +157,17 @@ export class InMemoryJobQueue implements JobQueue {
   #events = new Deque<JobEvent>();
   #eventSeq = 0;
   #eventWaiters = new Set<() => void>();
+  // ---- flow control (docs/contract.md, "Flow control") ----
+  #rateLimit: RateLimit | null = null;
+  #queueWindow = new StartWindow();
+  #queueHoldUntil = 0;
+  #groupLimits: GroupLimits | null = null;
+  #groupOverrides = new Map<string, GroupLimits>();
+  #groups = new Map<string, GroupState>();
+  #rotation = new Rotation();
+  #groupWaits = new GroupWaits();
+  /** Ready jobs with a group (the others are in #ready). */
+  #groupedReady = 0;
 
   constructor(options: InMemoryJobQueueOptions = {}) {
     const resolved = resolveQueueOptions(options);
@@ -196,6 +232,7 @@ export class InMemoryJobQueue implements JobQueue {
     if (!stored) return;
     const now = this.#clock.now();
     this.#processingCount--;
+    this.#leaveActive(stored);
     this.#emit("completed", stored, now, { attempt: stored.job.attempts, result });
     stored.resultJson = JSON.stringify(result);
     this.#finish(stored, "completed", now);
@@ -206,16 +243,33 @@ export class InMemoryJobQueue implements JobQueue {
     const stored = this.#fenced(job);
     if (!stored) return;
     this.#processingCount--;
+    this.#leaveActive(stored);
     stored.job.lastError = errorMessage(error);
     this.#failAttempt(stored, this.#clock.now());
   }
 
-  async release(job: JobRef): Promise<void> {
+  async release(job: JobRef, opts?: ReleaseOptions): Promise<void> {
     this.#assertOpen();
+    const { delaySeconds, scope } = validateReleaseOptions(opts);
     const stored = this.#fenced(job);
     if (!stored) return;
+    const now = this.#clock.now();
     this.#processingCount--;
     stored.job.attempts = Math.max(0, stored.job.attempts - 1);
+    const until = now + delaySeconds * 1000;
+    if (delaySeconds > 0 && scope === "queue") {
+      this.#queueHoldUntil = Math.max(this.#queueHoldUntil, until);
+    } else if (delaySeconds > 0 && scope === "group" && stored.group !== null) {
+      const group = this.#group(stored.group);
+      group.holdUntil = Math.max(group.holdUntil, until);
+    } else if (delaySeconds > 0) {
+      // docs/contract.md, "Flow control": the job alone waits, delayed.
+      this.#leaveActive(stored);
+      stored.job.availableAt = new Date(until);
+      this.#toDelayed(stored, until);
+      return;
+    }
+    this.#leaveActive(stored);
     // docs/contract.md, "Priorities": release puts a job at the front of its priority.
     this.#toReady(stored, true);
     this.#notify();
@@ -229,13 +283,14 @@ export class InMemoryJobQueue implements JobQueue {
     stored.at = this.#clock.now() + seconds * 1000;
     stored.version++;
     this.#processing.push(stored.at, { id: stored.job.id, version: stored.version });
+    if (stored.group !== null) this.#groups.get(stored.group)?.active.set(stored.job.id, stored.at);
   }
 
   async stats(): Promise<QueueStats> {
     this.#assertOpen();
     this.#housekeep(this.#clock.now());
     return {
-      ready: this.#ready.size,
+      ready: this.#ready.size + this.#groupedReady,
       delayed: this.#delayedCount,
       processing: this.#processingCount,
       dlq: this.#dead.size,
@@ -262,23 +317,31 @@ export class InMemoryJobQueue implements JobQueue {
     // Each state in its own order (docs/contract.md, "Listing"); the cursor holds the sort
     // key of the last job of the page, which a job keeps while it stays in its state.
     let candidates: Iterable<StoredJob>;
-    let keyOf: (s: StoredJob) => number[];
+    let keyOf: (s: StoredJob) => (number | string)[];
     switch (state) {
       case "ready": {
-        const after = cursor === null ? null : decodeCursor(cursor, state, 2);
+        // The jobs without a group in run order, then each group's in run order, the groups
+        // by name (docs/contract.md, "Listing").
+        const after = cursor === null ? null : decodeCursorOf(cursor, state, READY_CURSOR);
         candidates = this.#readyFrom(
-          after === null ? null : { priority: -after[0]!, rank: after[1]! },
+          after === null
+            ? null
+            : { group: after[0] as string, priority: -after[1]!, rank: after[2] as number },
         );
-        keyOf = (s) => [-s.priority, s.ready!.rank];
+        keyOf = (s) => [s.group ?? "", -s.priority, s.ready!.rank];
         break;
       }
       case "delayed":
       case "processing": {
         const after =
           cursor === null ? null : decodeCursor(cursor, state, state === "delayed" ? 2 : 1);
-        keyOf = state === "delayed" ? (s) => [s.at, Number(s.job.id)] : (s) => [Number(s.job.id)];
+        const numericKey: (s: StoredJob) => number[] =
+          state === "delayed" ? (s) => [s.at, Number(s.job.id)] : (s) => [Number(s.job.id)];
+        keyOf = numericKey;
         const all = [...this.#jobs.values()].filter((s) => s.state === state);
-        const sorted = all.map((s) => ({ s, k: keyOf(s) })).sort((a, b) => compareKeys(a.k, b.k));
+        const sorted = all
+          .map((s) => ({ s, k: numericKey(s) }))
+          .sort((a, b) => compareKeys(a.k, b.k));
         candidates = sorted
           .filter(({ k }) => after === null || compareKeys(k, after) > 0)
           .map(({ s }) => s);
@@ -340,7 +403,8 @@ export class InMemoryJobQueue implements JobQueue {
     if (!stored) return false;
     switch (stored.state) {
       case "ready":
-        this.#ready.discard(stored.priority);
+        this.#readyOf(stored).discard(stored.priority);
+        if (stored.group !== null) this.#groupedReady--;
         stored.ready = null;
         break;
       case "delayed":
@@ -350,6 +414,7 @@ export class InMemoryJobQueue implements JobQueue {
         // The reservation ends now; the holder learns it from checkReservations, and its
         // late ack, fail, release, progress or extendVisibility change nothing.
         this.#processingCount--;
+        this.#leaveActive(stored);
         this.#cancelledReservations.set(jobId, {
           attempts: stored.job.attempts,
           until: Math.max(stored.at, now + this.visibilityTimeoutSeconds * 1000),
@@ -438,6 +503,62 @@ export class InMemoryJobQueue implements JobQueue {
     return out;
   }
 
+  async promote(id: string): Promise<boolean> {
+    this.#assertOpen();
+    const jobId = jobIdOf(id, "id");
+    const now = this.#clock.now();
+    this.#housekeep(now);
+    const stored = this.#jobs.get(jobId);
+    if (stored?.state !== "delayed") return false;
+    this.#delayedCount--;
+    stored.job.availableAt = new Date(now);
+    this.#toReady(stored, false);
+    this.#notify();
+    return true;
+  }
+
+  // ---- flow control (docs/contract.md, "Flow control") ----
+
+  async setRateLimit(limit: RateLimit | null): Promise<void> {
+    this.#assertOpen();
+    this.#rateLimit = validateRateLimit(limit);
+    // Starts are counted while a limit is set: a new limit starts from an empty window.
+    if (this.#rateLimit === null) this.#queueWindow = new StartWindow();
+    this.#limitsChanged();
+  }
+
+  async setGroupLimits(limits: GroupLimits | null, opts?: SetGroupLimitsOptions): Promise<void> {
+    this.#assertOpen();
+    const checked = validateGroupLimits(limits);
+    const group = validateSetGroupLimitsOptions(opts);
+    if (group === null) this.#groupLimits = checked;
+    else if (checked === null) this.#groupOverrides.delete(group);
+    else this.#groupOverrides.set(group, checked);
+    this.#limitsChanged();
+  }
+
+  async getLimits(): Promise<FlowLimits> {
+    this.#assertOpen();
+    const now = this.#clock.now();
+    const overrides: Record<string, GroupLimits> = {};
+    for (const [group, limits] of [...this.#groupOverrides].sort(([a], [b]) =>
+      compareCodePoints(a, b),
+    )) {
+      Object.defineProperty(overrides, group, {
+        value: { ...limits },
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return {
+      rateLimit: this.#rateLimit === null ? null : { ...this.#rateLimit },
+      groupLimits: this.#groupLimits === null ? null : { ...this.#groupLimits },
+      groupOverrides: overrides,
+      heldUntil: this.#queueHoldUntil > now ? new Date(this.#queueHoldUntil) : null,
+    };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -486,6 +607,7 @@ export class InMemoryJobQueue implements JobQueue {
       at: availableAt,
       version: 0,
       priority: p.priority,
+      group: p.group,
       createdAt: now,
       finishedAt: null,
       progressJson: null,
@@ -499,8 +621,7 @@ export class InMemoryJobQueue implements JobQueue {
     }
     this.#emit("enqueued", stored, now, { delaySeconds: p.delaySeconds, priority: p.priority });
     if (p.delaySeconds > 0) {
-      this.#delayed.push(availableAt, { id, version: stored.version });
-      this.#delayedCount++;
+      this.#toDelayed(stored, availableAt);
     } else {
       this.#toReady(stored, false);
       this.#notify();
@@ -513,16 +634,26 @@ export class InMemoryJobQueue implements JobQueue {
     this.#housekeep(now);
     // docs/contract.md, "Pause": while paused, reserves return nothing.
     if (this.#paused) return null;
-    const entry = this.#ready.pop();
-    if (!entry) return null;
-    const stored = this.#jobs.get(entry.id)!;
+    // docs/contract.md, "Flow control": a hold, then the queue's rate limit.
+    if (this.#queueHoldUntil > now) return null;
+    const rate = resolveRateLimit(this.#rateLimit);
+    if (rate !== null && this.#queueWindow.count(now, rate.perMs) >= rate.max) return null;
+    const stored = this.#nextReady(now);
+    if (!stored) return null;
     stored.ready = null;
     stored.state = "processing";
     stored.job.attempts++;
     stored.at = now + this.visibilityTimeoutSeconds * 1000;
     stored.version++;
-    this.#processing.push(stored.at, { id: entry.id, version: stored.version });
+    this.#processing.push(stored.at, { id: stored.job.id, version: stored.version });
     this.#processingCount++;
+    if (rate !== null) this.#queueWindow.record(now);
+    if (stored.group !== null) {
+      const group = this.#group(stored.group);
+      group.active.set(stored.job.id, stored.at);
+      const limits = this.#limitsOf(stored.group);
+      if (limits !== null && limits.max !== Number.POSITIVE_INFINITY) group.window.record(now);
+    }
     this.#emit("reserved", stored, now, { attempt: stored.job.attempts });
     return this.#snapshot(stored);
   }
@@ -541,6 +672,7 @@ export class InMemoryJobQueue implements JobQueue {
       const stored = this.#jobs.get(top.id);
       if (stored?.state !== "processing" || stored.version !== top.version) continue;
       this.#processingCount--;
+      this.#leaveActive(stored);
       const error = visibilityExpiredMessage(stored.job.attempts);
       stored.job.lastError = error;
       this.#emit("expired", stored, now, { attempt: stored.job.attempts, error });
@@ -562,15 +694,158 @@ export class InMemoryJobQueue implements JobQueue {
       this.#delayedCount--;
       this.#toReady(stored, false);
     }
+    // Groups whose wait is over take their turn again, in (time, name) order.
+    for (const name of this.#groupWaits.takeDue(now)) {
+      const group = this.#groups.get(name);
+      if (group && group.ready.size > 0) this.#rotation.join(name);
+    }
   }
 
-  /** Puts a job in ready by its priority: at the back, or at the front (`release`). */
+  /**
+   * Puts a job in ready by its priority: at the back, or at the front (`release`); a job
+   * with a group in its group's ready jobs, the group joining the rotation if it was out.
+   */
   #toReady(stored: StoredJob, front: boolean): void {
     stored.state = "ready";
     stored.version++;
+    const ready = this.#readyOf(stored);
     stored.ready = front
-      ? this.#ready.pushFront(stored.job.id, stored.priority)
-      : this.#ready.pushBack(stored.job.id, stored.priority);
+      ? ready.pushFront(stored.job.id, stored.priority)
+      : ready.pushBack(stored.job.id, stored.priority);
+    if (stored.group !== null) {
+      this.#groupedReady++;
+      if (!this.#groupWaits.has(stored.group)) this.#rotation.join(stored.group);
+    }
+  }
+
+  #toDelayed(stored: StoredJob, due: number): void {
+    stored.state = "delayed";
+    stored.version++;
+    stored.at = due;
+    this.#delayed.push(due, { id: stored.job.id, version: stored.version });
+    this.#delayedCount++;
+  }
+
+  /** The ready jobs a job joins: its group's, or the queue's. */
+  #readyOf(stored: StoredJob): PriorityReady {
+    return stored.group === null ? this.#ready : this.#group(stored.group).ready;
+  }
+
+  #group(name: string): GroupState {
+    let group = this.#groups.get(name);
+    if (!group) {
+      group = {
+        name,
+        ready: new PriorityReady((entry) => this.#jobs.get(entry.id)?.ready === entry),
+        active: new Map(),
+        window: new StartWindow(),
+        holdUntil: 0,
+      };
+      this.#groups.set(name, group);
+    }
+    return group;
+  }
+
+  #limitsOf(group: string): ResolvedGroupLimits | null {
+    return resolveGroupLimits(this.#groupOverrides.get(group) ?? this.#groupLimits);
+  }
+
+  /**
+   * The next job to reserve (docs/contract.md, "Groups"): the rotation's front serves one
+   * job and goes to the back; a group at a limit leaves the rotation until the time it may
+   * run again (or one of its jobs finishes). The jobs without a group take their turn as
+   * one more participant.
+   */
+  #nextReady(now: number): StoredJob | undefined {
+    if (this.#rotation.size === 0) {
+      const entry = this.#ready.pop();
+      return entry && this.#jobs.get(entry.id);
+    }
+    for (;;) {
+      if (this.#ready.size > 0) this.#rotation.join(UNGROUPED);
+      const name = this.#rotation.front();
+      if (name === undefined) return undefined;
+      this.#rotation.leave(name);
+      if (name === UNGROUPED) {
+        const entry = this.#ready.pop();
+        if (!entry) continue;
+        if (this.#ready.size > 0) this.#rotation.join(UNGROUPED);
+        return this.#jobs.get(entry.id);
+      }
+      const group = this.#groups.get(name);
+      if (!group) continue;
+      const until = this.#blockedUntil(group, now);
+      if (until !== undefined) {
+        this.#groupWaits.set(name, until);
+        continue;
+      }
+      const entry = group.ready.pop();
+      if (!entry) continue;
+      this.#groupedReady--;
+      if (group.ready.size > 0) this.#rotation.join(name);
+      return this.#jobs.get(entry.id);
+    }
+  }
+
+  /** When a group at a limit may run again (epoch ms), or `undefined` when it may now. */
+  #blockedUntil(group: GroupState, now: number): number | undefined {
+    let until: number | undefined = group.holdUntil > now ? group.holdUntil : undefined;
+    const limits = this.#limitsOf(group.name);
+    if (limits === null) return until;
+    if (group.active.size >= limits.concurrency) {
+      // Until one of its jobs finishes (which brings the group back at once), or at the
+      // latest when the first of their reservations runs out.
+      let first = Number.POSITIVE_INFINITY;
+      for (const deadline of group.active.values()) first = Math.min(first, deadline);
+      until = Math.max(until ?? 0, first);
+    }
+    if (
+      limits.max !== Number.POSITIVE_INFINITY &&
+      group.window.count(now, limits.perMs) >= limits.max
+    ) {
+      until = Math.max(until ?? 0, group.window.nextFree(limits.perMs)!);
+    }
+    return until;
+  }
+
+  /** A group job's reservation ended: its group may take its turn again. */
+  #leaveActive(stored: StoredJob): void {
+    if (stored.group === null) return;
+    const group = this.#groups.get(stored.group);
+    if (!group) return;
+    group.active.delete(stored.job.id);
+    // Its wait may have been for this slot, even while it had no ready job (a job that
+    // comes back ready then must not wait out a stale deadline): its turn is decided
+    // afresh at the next reserve.
+    this.#groupWaits.delete(group.name);
+    if (group.ready.size > 0 && !this.#rotation.has(group.name)) {
+      this.#rotation.join(group.name);
+      this.#notify();
+    } else if (group.ready.size === 0 && group.active.size === 0) {
+      this.#maybeForget(group);
+    }
+  }
+
+  /** Forgets a group that holds nothing: no jobs, no hold, no starts to count. */
+  #maybeForget(group: GroupState): void {
+    const now = this.#clock.now();
+    const limits = this.#limitsOf(group.name);
+    if (group.holdUntil > now) return;
+    if (limits !== null && limits.max !== Number.POSITIVE_INFINITY) {
+      if (group.window.count(now, limits.perMs) > 0) return;
+    }
+    if (this.#rotation.has(group.name) || this.#groupWaits.has(group.name)) return;
+    this.#groups.delete(group.name);
+  }
+
+  /** Limits changed: every waiting group takes its turn again, and blocked reserves wake. */
+  #limitsChanged(): void {
+    for (const name of this.#groupWaits.names()) {
+      this.#groupWaits.delete(name);
+      const group = this.#groups.get(name);
+      if (group && group.ready.size > 0) this.#rotation.join(name);
+    }
+    this.#notify();
   }
 
   #failAttempt(stored: StoredJob, now: number): void {
@@ -586,11 +861,7 @@ export class InMemoryJobQueue implements JobQueue {
     const due = now + delaySeconds * 1000;
     stored.job.availableAt = new Date(due);
     if (delaySeconds > 0) {
-      stored.state = "delayed";
-      stored.version++;
-      stored.at = due;
-      this.#delayed.push(due, { id: stored.job.id, version: stored.version });
-      this.#delayedCount++;
+      this.#toDelayed(stored, due);
     } else {
       this.#toReady(stored, false);
       this.#notify();
@@ -665,10 +936,17 @@ export class InMemoryJobQueue implements JobQueue {
     let wait = maxMs;
     // While paused only resume() (or the end of the wait) can bring work.
     if (!this.#paused) {
-      const nextDelayed = this.#delayed.peekScore();
-      if (nextDelayed !== undefined) wait = Math.min(wait, Math.max(1, nextDelayed - now));
-      const nextExpiry = this.#processing.peekScore();
-      if (nextExpiry !== undefined) wait = Math.min(wait, Math.max(1, nextExpiry - now));
+      const times = [
+        this.#delayed.peekScore(),
+        this.#processing.peekScore(),
+        this.#groupWaits.next(),
+        this.#queueHoldUntil > now ? this.#queueHoldUntil : undefined,
+      ];
+      const rate = resolveRateLimit(this.#rateLimit);
+      if (rate !== null && this.#queueWindow.count(now, rate.perMs) >= rate.max) {
+        times.push(this.#queueWindow.nextFree(rate.perMs));
+      }
+      for (const t of times) if (t !== undefined) wait = Math.min(wait, Math.max(1, t - now));
     }
     return new Promise<void>((resolve) => {
       const done = () => {
@@ -756,6 +1034,7 @@ export class InMemoryJobQueue implements JobQueue {
       ...this.#snapshot(stored),
       state: stored.state,
       priority: stored.priority,
+      group: stored.group,
       createdAt: new Date(stored.createdAt),
       finishedAt: stored.finishedAt === null ? null : new Date(stored.finishedAt),
       progress: stored.progressJson === null ? null : JSON.parse(stored.progressJson),
@@ -763,8 +1042,21 @@ export class InMemoryJobQueue implements JobQueue {
     };
   }
 
-  *#readyFrom(after: { priority: number; rank: number } | null): Generator<StoredJob> {
-    for (const entry of this.#ready.from(after)) yield this.#jobs.get(entry.id)!;
+  *#readyFrom(
+    after: { group: string; priority: number; rank: number } | null,
+  ): Generator<StoredJob> {
+    if (after === null || after.group === UNGROUPED) {
+      for (const entry of this.#ready.from(after)) yield this.#jobs.get(entry.id)!;
+    }
+    if (this.#groupedReady === 0) return;
+    const names = [...this.#groups.keys()]
+      .filter((name) => after === null || compareCodePoints(name, after.group) >= 0)
+      .sort(compareCodePoints);
+    for (const name of names) {
+      const ready = this.#groups.get(name)!.ready;
+      const start = after !== null && name === after.group ? after : null;
+      for (const entry of ready.from(start)) yield this.#jobs.get(entry.id)!;
+    }
   }
 
   *#deadFrom(after: number | null): Generator<StoredJob> {
@@ -841,6 +1133,9 @@ export class InMemoryJobQueue implements JobQueue {
     return n;
   }
 }
+
+/** A ready cursor: the group ("" for none), the negated priority, the rank. */
+const READY_CURSOR = ["string", "number", "number"] as const;
 
 function compareKeys(a: readonly number[], b: readonly number[]): number {
   for (let i = 0; i < a.length; i++) {

@@ -37,6 +37,18 @@ export {
   QueueClosedError,
   WorkerStoppedError,
 } from "./errors.js";
+export {
+  type FlowLimits,
+  type GroupLimits,
+  isRateLimitError,
+  MAX_GROUP_LENGTH,
+  type RateLimit,
+  RateLimitError,
+  type RateLimitErrorOptions,
+  type RateLimitScope,
+  type ReleaseOptions,
+  type SetGroupLimitsOptions,
+} from "./flow-control.js";
 export type { HandlerContext, JobHandler } from "./handler.js";
 export { InMemoryJobQueue, type InMemoryJobQueueOptions } from "./in-memory-job-queue.js";
 export {

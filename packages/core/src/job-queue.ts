@@ -9,6 +9,13 @@ import type {
   ListJobsOptions,
   ReservationCheck,
 } from "./control.js";
+import type {
+  FlowLimits,
+  GroupLimits,
+  RateLimit,
+  ReleaseOptions,
+  SetGroupLimitsOptions,
+} from "./flow-control.js";
 import type { Job, JobRef } from "./job.js";
 import type { JsonObject, JsonPayload, JsonValue } from "./json.js";
 
@@ -30,6 +37,12 @@ export interface EnqueueOptions {
    * that falls due takes its place by its priority. @default 0
    */
   priority?: number;
+  /**
+   * The job's group (a tenant, a customer): groups are served round-robin, so one group's
+   * backlog never delays another's jobs, and `setGroupLimits` limits each group's
+   * concurrency and rate (docs/contract.md, "Flow control").
+   */
+  group?: string | null;
 }
 
 /** One item of {@link JobQueue.enqueueMany}; `P` is the payload type (see {@link JsonPayload}). */
@@ -147,8 +160,13 @@ export interface JobQueue {
    */
   fail(job: JobRef, error?: unknown): Promise<void>;
 
-  /** Hands a reserved job back to the front of ready without counting the attempt (used on shutdown). Fenced like `ack`. */
-  release(job: JobRef): Promise<void>;
+  /**
+   * Hands a reserved job back without counting the attempt: to the front of its priority
+   * (used on shutdown), or with `delaySeconds` after that long; with `scope: "group"` or
+   * `"queue"` its group or the whole queue waits that long too (a handler's
+   * `RateLimitError`). Fenced like `ack`.
+   */
+  release(job: JobRef, opts?: ReleaseOptions): Promise<void>;
 
   /** Moves a reserved job's visibility deadline to `now + seconds`. Fenced like `ack`. */
   extendVisibility(job: JobRef, seconds: number): Promise<void>;
@@ -208,6 +226,30 @@ export interface JobQueue {
    * run and aborts their handlers' signals. Jobs still held are not listed.
    */
   checkReservations(jobs: JobRef[]): Promise<ReservationCheck[]>;
+
+  /**
+   * Makes a delayed job ready now, in its place by its priority. False when the job is not
+   * delayed (unknown, ready already, processing or finished).
+   */
+  promote(id: string): Promise<boolean>;
+
+  // ---- flow control (docs/contract.md, "Flow control") ----
+
+  /**
+   * Sets the queue's rate limit, stored in the backend and obeyed by every worker: no span
+   * of `perSeconds` sees more than `max` jobs start (an exact sliding window). `null`
+   * removes it.
+   */
+  setRateLimit(limit: RateLimit | null): Promise<void>;
+
+  /**
+   * Sets the limits of every group (`enqueue(..., { group })`), or with `opts.group` of one
+   * group, replacing the limits of every group for it. `null` removes them.
+   */
+  setGroupLimits(limits: GroupLimits | null, opts?: SetGroupLimitsOptions): Promise<void>;
+
+  /** The queue's rate limit, group limits and overrides, and any hold, as stored. */
+  getLimits(): Promise<FlowLimits>;
 
   /** The dead letter queue. */
   readonly dlq: DeadLetterQueue;

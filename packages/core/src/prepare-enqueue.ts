@@ -121,6 +121,7 @@ function prepare(
     backoffSeconds: options.backoffSeconds,
     dedupeKey: options.dedupeKey,
     priority: options.priority,
+    group: options.group,
   };
 }
 

@@ -1,4 +1,5 @@
 import { JobTimeoutError, JobValidationError } from "./errors.js";
+import { isRateLimitError, type RateLimitError } from "./flow-control.js";
 import type { HandlerContext, JobHandler } from "./handler.js";
 import type { Job } from "./job.js";
 import type { JobQueue } from "./job-queue.js";
@@ -13,12 +14,15 @@ import type { ReservationGone } from "./reservation-watch.js";
  * job is `cancelled`, never retried, and a late result is discarded). `lost`: the worker
  * found its reservation gone (expired, so the backend counted a failed attempt and
  * another worker may run it; the signal fired with a `ReservationLostError`).
+ * `rate_limited`: the handler threw a `RateLimitError`; the job went back without counting
+ * the attempt, to run again after `retryAfterSeconds` (docs/contract.md, "Flow control").
  */
 export type JobSettledOutcome =
   | "completed"
   | "failed"
   | "timeout"
   | "released"
+  | "rate_limited"
   | "cancelled"
   | "lost";
 
@@ -63,7 +67,7 @@ export type JobSettledHook = (event: JobSettledEvent) => void;
 
 /** Internal: a handler's outcome, before the queue is told. */
 export interface HandlerResult {
-  outcome: "completed" | "failed" | "timeout" | ReservationGone;
+  outcome: "completed" | "failed" | "timeout" | "rate_limited" | ReservationGone;
   /** What the handler resolved to (`completed` only). */
   value?: unknown;
   error?: unknown;
@@ -141,7 +145,11 @@ export function startJob(
     },
     (error: unknown) => {
       clearTimeout(timer);
-      settle({ outcome: "failed", error, durationSeconds: secondsSince(startedAt) });
+      settle({
+        outcome: isRateLimitError(error) ? "rate_limited" : "failed",
+        error,
+        durationSeconds: secondsSince(startedAt),
+      });
     },
   );
   if (timeoutSeconds !== undefined && timeoutSeconds > 0 && Number.isFinite(timeoutSeconds)) {
@@ -176,6 +184,10 @@ export async function settleJob(queue: JobQueue, job: Job, result: HandlerResult
     case "failed":
     case "timeout":
       return queue.fail(job, result.error);
+    case "rate_limited": {
+      const error = result.error as RateLimitError;
+      return queue.release(job, { delaySeconds: error.retryAfterSeconds, scope: error.scope });
+    }
     default:
       return;
   }

@@ -1,5 +1,6 @@
 import { describeValue } from "./describe-value.js";
 import { JobValidationError } from "./errors.js";
+import { validateGroup } from "./flow-control.js";
 import { DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS } from "./job.js";
 import type { EnqueueOptions } from "./job-queue.js";
 import { type KnownKeys, rejectUnknownKeys } from "./reject-unknown-keys.js";
@@ -12,6 +13,8 @@ export interface ResolvedEnqueueOptions {
   backoffSeconds: number;
   dedupeKey: string | null;
   priority: number;
+  /** The job's group, or `null`. */
+  group: string | null;
 }
 
 /** The largest magnitude of a priority: priorities are integers from -MAX_PRIORITY to MAX_PRIORITY. */
@@ -27,10 +30,11 @@ const DEFAULTS: Readonly<ResolvedEnqueueOptions> = Object.freeze({
   backoffSeconds: DEFAULT_BACKOFF_SECONDS,
   dedupeKey: null,
   priority: 0,
+  group: null,
 });
 
 const OPTION_KEYS: KnownKeys = {
-  keys: ["delaySeconds", "maxAttempts", "backoffSeconds", "dedupeKey", "priority"],
+  keys: ["delaySeconds", "maxAttempts", "backoffSeconds", "dedupeKey", "priority", "group"],
   hints: {
     delay: "delaySeconds",
     delayMs: "delaySeconds (in seconds)",
@@ -39,20 +43,24 @@ const OPTION_KEYS: KnownKeys = {
     dedupe: "dedupeKey",
     jobId: "dedupeKey",
     prio: "priority",
+    groupId: "group",
+    groupKey: "group",
+    tenant: "group",
+    partition: "group",
   },
   noun: "enqueue option",
 };
 
 /**
  * Checks an enqueue options object and fills in the defaults (no delay, 5 attempts,
- * 60 s backoff, no dedupe key, priority 0). `undefined` and `null` mean no options. Throws a
+ * 60 s backoff, no dedupe key, priority 0, no group). `undefined` and `null` mean no options. Throws a
  * `JobValidationError` on `field` (`opts.delaySeconds`, ...) for a bad value or an
  * unknown key.
  *
  * @example
  * ```ts
  * validateEnqueueOptions({ maxAttempts: 3 });
- * // { delaySeconds: 0, maxAttempts: 3, backoffSeconds: 60, dedupeKey: null, priority: 0 }
+ * // { delaySeconds: 0, maxAttempts: 3, backoffSeconds: 60, dedupeKey: null, priority: 0, group: null }
  * ```
  */
 export function validateEnqueueOptions(
@@ -64,7 +72,7 @@ export function validateEnqueueOptions(
     throw new JobValidationError(field, `${field} must be an object, got ${describeValue(opts)}`);
   }
   rejectUnknownKeys(opts, OPTION_KEYS, field);
-  const { delaySeconds, maxAttempts, backoffSeconds, dedupeKey, priority } = opts;
+  const { delaySeconds, maxAttempts, backoffSeconds, dedupeKey, priority, group } = opts;
   return {
     delaySeconds:
       delaySeconds === undefined
@@ -84,6 +92,10 @@ export function validateEnqueueOptions(
         : validateDedupeKey(`${field}.dedupeKey`, dedupeKey),
     priority:
       priority === undefined ? DEFAULTS.priority : validatePriority(`${field}.priority`, priority),
+    group:
+      group === undefined || group === null
+        ? DEFAULTS.group
+        : validateGroup(group, `${field}.group`),
   };
 }
 

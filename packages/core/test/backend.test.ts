@@ -318,6 +318,7 @@ describe("prepareEnqueue and prepareEnqueueMany", () => {
       backoffSeconds: DEFAULT_BACKOFF_SECONDS,
       dedupeKey: null,
       priority: 0,
+      group: null,
     };
     for (const opts of [undefined, null, {}]) {
       expect(prepareEnqueue("n", { a: 1 }, opts as never)).toEqual({
@@ -357,7 +358,7 @@ describe("prepareEnqueue and prepareEnqueueMany", () => {
     const error = thrown(() => prepareEnqueueMany(items));
     expect(error.field).toBe("items[1].opts.attempts");
     expect(error.message).toBe(
-      'items[1].opts has an unknown enqueue option "attempts": did you mean "maxAttempts"? (known: delaySeconds, maxAttempts, backoffSeconds, dedupeKey, priority)',
+      'items[1].opts has an unknown enqueue option "attempts": did you mean "maxAttempts"? (known: delaySeconds, maxAttempts, backoffSeconds, dedupeKey, priority, group)',
     );
     expect(fields(() => prepareEnqueueMany([{ name: "x".repeat(513), payload: {} }]))).toBe(
       "items[0].name",

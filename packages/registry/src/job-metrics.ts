@@ -16,9 +16,17 @@ import type { StatsSource } from "./stats-source.js";
  * (anything else that failed: a throw, an unknown job name, an invalid result),
  * `cancelled` (cancelled while it ran: not a failure, it is not retried) or `lost` (the
  * worker found its reservation expired: the backend counted a failed attempt and the
- * job runs again).
+ * job runs again) or `rate_limited` (the handler threw a `RateLimitError`: the job runs
+ * again later, its attempt not counted; not a failure).
  */
-export type JobMetricStatus = "success" | "failure" | "timeout" | "error" | "cancelled" | "lost";
+export type JobMetricStatus =
+  | "success"
+  | "failure"
+  | "timeout"
+  | "error"
+  | "cancelled"
+  | "lost"
+  | "rate_limited";
 
 /** Histogram buckets of `{prefix}_duration_seconds`, in seconds: jobs run from milliseconds to minutes. */
 export const DEFAULT_DURATION_BUCKETS_SECONDS: readonly number[] = [
@@ -333,7 +341,8 @@ export interface JobMetricLabels {
  * dispatches alike: `completed` is `success`; `timeout` is `timeout`; `failed` is
  * `failure` when a registry handler returned `{ success: false }` (`JobFailedError`),
  * else `error`; `cancelled` is `cancelled`, not a failure (no `error_type`); `lost` is
- * `lost`, a failed attempt (`error_type` `ReservationLostError`). `error_type` is the
+ * `lost`, a failed attempt (`error_type` `ReservationLostError`); `rate_limited` (a
+ * handler's `RateLimitError`) is `rate_limited`, not a failure. `error_type` is the
  * error's name ({@link jobErrorType}).
  */
 export function jobMetricLabels(
@@ -342,6 +351,9 @@ export function jobMetricLabels(
 ): JobMetricLabels {
   if (outcome === "completed") return { status: "success", handlerRan: true };
   if (outcome === "cancelled") return { status: "cancelled", handlerRan: true };
+  // A RateLimitError: the job went back without a charged attempt (docs/contract.md,
+  // "Flow control"); counted apart from failures.
+  if (outcome === "rate_limited") return { status: "rate_limited", handlerRan: true };
   const errorType = jobErrorType(error);
   if (outcome === "lost") return { status: "lost", errorType, handlerRan: true };
   if (outcome === "timeout") return { status: "timeout", errorType, handlerRan: true };

@@ -51,6 +51,12 @@ export interface JobQueueSuiteOptions {
      * @default true
      */
     sharedStorage?: boolean;
+    /**
+     * Names such as `__proto__` round-trip as hash fields. Only a test double turns this
+     * off (ioredis-mock keeps hashes in plain objects); a real backend must not.
+     * @default true
+     */
+    prototypeKeys?: boolean;
   };
 }
 

@@ -34,11 +34,15 @@ import { dlqCases } from "./dlq-cases.js";
 import { enqueueCases } from "./enqueue-cases.js";
 import { eventCases } from "./event-cases.js";
 import { fencingCases } from "./fencing-cases.js";
+import { flowGroupCases } from "./flow-group-cases.js";
+import { flowRateCases } from "./flow-rate-cases.js";
+import { flowReleaseCases } from "./flow-release-cases.js";
 import { inspectionCases } from "./inspection-cases.js";
 import { pagingCases } from "./paging-cases.js";
 import { pauseCases } from "./pause-cases.js";
 import { priorityCases } from "./priority-cases.js";
 import { progressCases } from "./progress-cases.js";
+import { promoteCases } from "./promote-cases.js";
 import { reserveCases } from "./reserve-cases.js";
 import { retentionCases } from "./retention-cases.js";
 import { retryCases } from "./retry-cases.js";
@@ -107,6 +111,10 @@ export function testJobQueue(options: JobQueueSuiteOptions): void {
     describe("cancel and checkReservations", () => cancelCases(ctx));
     describe("pause and resume", () => pauseCases(ctx));
     describe("events", () => eventCases(ctx));
+    describe("promote", () => promoteCases(ctx));
+    describe("flow control: the queue's rate limit", () => flowRateCases(ctx));
+    describe("flow control: groups, round-robin and group limits", () => flowGroupCases(ctx));
+    describe("flow control: release and RateLimitError", () => flowReleaseCases(ctx));
     if (options.features?.blocking !== false) {
       describe("blocking reserve", () => blockingCases(ctx));
     }

@@ -28,6 +28,7 @@ export function inspectionCases(ctx: SuiteContext): void {
       lastError: null,
       state: "ready",
       priority: 0,
+      group: null,
       createdAt: new Date(enqueuedAt),
       finishedAt: null,
       progress: null,

@@ -5,6 +5,7 @@ import type { JobQueue } from "../job-queue.js";
 import { ManualClock } from "../manual-clock.js";
 import type { QueueFactoryContext } from "./context.js";
 import { expectedStats } from "./expected-stats.js";
+import { flowModelProperty } from "./flow-model.js";
 
 /** Options of {@link testJobQueueModel}. */
 export interface JobQueueModelOptions {
@@ -14,6 +15,11 @@ export interface JobQueueModelOptions {
   create: (ctx: QueueFactoryContext) => JobQueue | Promise<JobQueue>;
   /** Sequences to try. @default 200 */
   numRuns?: number;
+  /**
+   * Sequences of the flow-control property test (groups, rate limits, holds), which runs
+   * next to the model test. @default a quarter of `numRuns`, at least 20
+   */
+  flowNumRuns?: number;
   /** Seed; printed on every run, and taken from `SVC_JOBS_PROPERTY_SEED` when set. */
   seed?: number;
   /** Per-test timeout in ms. @default 120000 */
@@ -506,6 +512,9 @@ export function testJobQueueModel(options: JobQueueModelOptions): void {
     },
     options.timeoutMs ?? 120_000,
   );
+
+  // docs/contract.md, "Flow control": no limit is ever exceeded (flow-model.ts).
+  flowModelProperty(options, seed, options.flowNumRuns ?? Math.max(20, Math.round(numRuns / 4)));
 }
 
 function optsOf(s: EnqueueSpec) {
