@@ -34,6 +34,8 @@ export const EXACT_BACKOFF_FIELD = "svc_jobs_backoff_seconds";
 /** svc-jobs's own hash fields (docs/redis-layout.md), absent on a plain waiting job. */
 /** The job's priority, only when not 0. */
 export const PRIORITY_FIELD = "svc_jobs_priority";
+/** The job's group (`enqueue(..., { group })`), only when it has one. */
+export const GROUP_FIELD = "svc_jobs_group";
 /** The enqueue time (ISO-8601) once `available_at` says something else; else `available_at` is it. */
 export const CREATED_AT_FIELD = "svc_jobs_created_at";
 /** `completed`, `cancelled` or `dead` (a job svc-jobs dead-lettered). */
@@ -149,6 +151,7 @@ const OPTIONAL_COLUMNS: readonly (readonly [
     (p) => (Number.isInteger(p.backoffSeconds) ? "" : String(p.backoffSeconds)),
   ],
   [PRIORITY_FIELD, (p) => (p.priority !== 0 ? String(p.priority) : "")],
+  [GROUP_FIELD, (p) => p.group ?? ""],
   // A delayed job's available_at is its due time: the enqueue time goes beside it.
   [CREATED_AT_FIELD, (p, now) => (p.delaySeconds > 0 ? isoUtc(now) : "")],
   [DEDUPE_KEY, (p) => p.dedupeKey ?? ""],

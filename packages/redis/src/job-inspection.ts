@@ -7,6 +7,7 @@ import {
   JobValidationError,
   type JsonValue,
   type ListJobsOptions,
+  MAX_GROUP_LENGTH,
 } from "@svc-jobs/core";
 import {
   describeValue,
@@ -68,9 +69,13 @@ export interface JobInspectionOptions {
   scanBudget?: number;
 }
 
-/** What a cursor holds (opaque to callers: base64url JSON). */
+/**
+ * What a cursor holds (opaque to callers: base64url JSON). A ready cursor names the priority
+ * level `l` being walked and, in a group's lists, the group `g` (absent for the jobs without
+ * a group, which come first); `k` is the ids looked at last, each with its fingerprint.
+ */
 type Cursor =
-  | { s: "ready"; l: string; k: string[] }
+  | { s: "ready"; g?: string; l: string; k: string[] }
   | { s: "dead"; k: string[] }
   | { s: "delayed" | "completed" | "cancelled"; sc: string; m: string }
   | { s: "processing"; id: string }
@@ -216,7 +221,11 @@ export class JobInspection {
     let next: Cursor;
     switch (state) {
       case "ready":
-        next = { s: "ready", l: String(a), k };
+        // b: the group whose lists the page ended in, '' for the jobs without a group.
+        next =
+          String(b ?? "") === ""
+            ? { s: "ready", l: String(a), k }
+            : { s: "ready", g: String(b), l: String(a), k };
         break;
       case "dead":
         next = { s: "dead", k };
@@ -285,7 +294,7 @@ function cursorArgs(cursor: Cursor | null, candidates?: Candidates): string[] {
   if (cursor === null) return ["", "", ""];
   switch (cursor.s) {
     case "ready":
-      return ["1", cursor.l, "", ...cursor.k];
+      return ["1", cursor.l, cursor.g ?? "", ...cursor.k];
     case "dead":
       return ["1", "", "", ...cursor.k];
     case "processing":
@@ -338,8 +347,15 @@ function decodeCursor(text: unknown, state: JobState): Cursor {
     k.every((x, i) => typeof x === "string" && (i % 2 === 1 ? x.length <= 200 : ID.test(x)));
   switch (state) {
     case "ready":
-      if (keys === "k,l,s" && typeof c.l === "string" && INTEGER.test(c.l) && kept(c.k)) {
-        return { s: "ready", l: c.l, k: c.k };
+      if (typeof c.l !== "string" || !INTEGER.test(c.l) || !kept(c.k)) break;
+      if (keys === "k,l,s") return { s: "ready", l: c.l, k: c.k };
+      if (
+        keys === "g,k,l,s" &&
+        typeof c.g === "string" &&
+        c.g.length > 0 &&
+        c.g.length <= MAX_GROUP_LENGTH
+      ) {
+        return { s: "ready", g: c.g, l: c.l, k: c.k };
       }
       break;
     case "dead":
@@ -377,6 +393,7 @@ export function jobInfo(state: JobState, fields: JobFields): JobInfo {
   let finishedAt: unknown;
   let progress: unknown;
   let result: unknown;
+  let group: unknown;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const value = fields[i + 1];
     switch (fields[i]) {
@@ -395,6 +412,9 @@ export function jobInfo(state: JobState, fields: JobFields): JobInfo {
       case "svc_jobs_result":
         result = value;
         break;
+      case "svc_jobs_group":
+        group = value;
+        break;
     }
   }
   const created = typeof createdAt === "string" ? parseAvailableAt(createdAt) : Number.NaN;
@@ -408,6 +428,7 @@ export function jobInfo(state: JobState, fields: JobFields): JobInfo {
     ...job,
     state,
     priority: typeof priority === "string" && priority !== "" ? Number(priority) : 0,
+    group: typeof group === "string" && group !== "" ? group : null,
     createdAt: Number.isFinite(created) ? new Date(created) : new Date(job.availableAt.getTime()),
     finishedAt: finishedKept ? new Date(Math.round(finished * 1000)) : null,
     progress: parseJson(progress),

@@ -90,6 +90,8 @@ export class QueueScripts {
   readonly #progress: readonly string[];
   readonly #checkReservations: readonly string[];
   readonly #pause: readonly string[];
+  readonly #promote: readonly string[];
+  readonly #limits: readonly string[];
   readonly #batch: string;
   /** The event stream's cap as the scripts take it, '' for no events. */
   readonly #maxLen: string;
@@ -122,6 +124,8 @@ export class QueueScripts {
     this.#progress = [vt, p];
     this.#checkReservations = [ready, processing, vt, delayed, dlq, wake, p];
     this.#pause = [wake, p];
+    this.#promote = [ready, delayed, wake, p];
+    this.#limits = [wake, p];
     this.#batch = String(options.housekeepingBatch);
     this.#maxLen = options.events === null ? "" : String(options.events.maxLen);
     this.#keepCompleted = retentionArgs(options.keepCompleted);
@@ -241,9 +245,64 @@ export class QueueScripts {
     );
   }
 
-  /** release-4.lua: true when the job went back to the front of ready. */
-  async release(id: string, attempts: string): Promise<boolean> {
-    return Number(await this.#client.svcJobsRelease(...this.#release, id, attempts)) > 0;
+  /**
+   * release-4.lua: true when the job went back (to the front of its priority, or with
+   * `delaySeconds`, delayed or with its group or the queue held).
+   */
+  async release(
+    id: string,
+    attempts: string,
+    delaySeconds: number,
+    scope: string,
+    now: number,
+  ): Promise<boolean> {
+    const n = await this.#client.svcJobsRelease(
+      ...this.#release,
+      id,
+      attempts,
+      String(delaySeconds),
+      scope,
+      sec(now),
+    );
+    return Number(n) > 0;
+  }
+
+  /** promote-3.lua: true when the delayed job `id` is ready now. */
+  async promote(id: string, now: number): Promise<boolean> {
+    const n = await this.#client.svcJobsPromote(...this.#promote, id, isoUtc(now), sec(now));
+    return Number(n) > 0;
+  }
+
+  /** limits-1.lua: sets the queue's rate limit (`max` '' removes it). */
+  async setRateLimit(max: string, perSeconds: string): Promise<void> {
+    await this.#client.svcJobsLimits(...this.#limits, "rate", max, perSeconds);
+  }
+
+  /** limits-1.lua: sets every group's limits (`group` '') or one group's ('' spec removes). */
+  async setGroupLimits(group: string, spec: string): Promise<void> {
+    await this.#client.svcJobsLimits(...this.#limits, "group", group, spec);
+  }
+
+  /** limits-1.lua: the stored flow control, as the script's header lists it. */
+  async readLimits(): Promise<{
+    rateMax: string;
+    ratePer: string;
+    group: string;
+    holdUntil: string;
+    overrides: string[];
+  }> {
+    const reply = (await this.#client.svcJobsLimits(...this.#limits, "read")) as unknown[];
+    if (!Array.isArray(reply) || reply.length !== 5 || !Array.isArray(reply[4])) {
+      throw unexpected("limits", reply);
+    }
+    const text = (v: unknown) => (v === null || v === undefined || v === false ? "" : String(v));
+    return {
+      rateMax: text(reply[0]),
+      ratePer: text(reply[1]),
+      group: text(reply[2]),
+      holdUntil: text(reply[3]),
+      overrides: (reply[4] as unknown[]).map(text),
+    };
   }
 
   /** extendVisibility-1.lua: true when the reservation's deadline moved to `deadline` (epoch ms). */

@@ -10,6 +10,8 @@ import {
   type EnqueueOptions,
   type EventsOptions,
   errorMessage,
+  type FlowLimits,
+  type GroupLimits,
   type Job,
   type JobEvent,
   type JobInfo,
@@ -25,8 +27,11 @@ import {
   QueueClosedError,
   type QueueOptions,
   type QueueStats,
+  type RateLimit,
+  type ReleaseOptions,
   type ReservationCheck,
   type ReserveOptions,
+  type SetGroupLimitsOptions,
 } from "@svc-jobs/core";
 import {
   createJob,
@@ -41,9 +46,13 @@ import {
   resolveQueueOptions,
   validateAckOptions,
   validateCancelOptions,
+  validateGroupLimits,
   validateInteger,
   validateJsonValue,
+  validateRateLimit,
+  validateReleaseOptions,
   validateSeconds,
+  validateSetGroupLimitsOptions,
 } from "@svc-jobs/core/backend";
 import { assertIoredisClient } from "./assert-ioredis-client.js";
 import { type EventStreamClient, jobEvents } from "./event-stream.js";
@@ -305,10 +314,14 @@ export class RedisJobQueue implements JobQueue {
     await this.#call("fail", () => this.#scripts.fail(id, attempts, this.#clock.now(), message));
   }
 
-  async release(job: JobRef): Promise<void> {
+  async release(job: JobRef, opts?: ReleaseOptions): Promise<void> {
     this.#assertOpen();
+    const { delaySeconds, scope } = validateReleaseOptions(opts);
     const [id, attempts] = fence(job);
-    await this.#call("release", () => this.#scripts.release(id, attempts));
+    const now = this.#clock.now();
+    await this.#call("release", () =>
+      this.#scripts.release(id, attempts, delaySeconds, scope, now),
+    );
   }
 
   async extendVisibility(job: JobRef, seconds: number): Promise<void> {
@@ -356,6 +369,69 @@ export class RedisJobQueue implements JobQueue {
     await this.housekeep();
     const now = this.#clock.now();
     return this.#call("cancel", () => this.#scripts.cancel(jobId, now, reason));
+  }
+
+  /** Makes a delayed job ready now (promote-3.lua). */
+  async promote(id: string): Promise<boolean> {
+    this.#assertOpen();
+    const jobId = jobIdOf(id, "id");
+    return this.#call("promote", () => this.#scripts.promote(jobId, this.#clock.now()));
+  }
+
+  // ---- flow control (docs/contract.md, "Flow control"; docs/redis-layout.md) ----
+
+  async setRateLimit(limit: RateLimit | null): Promise<void> {
+    this.#assertOpen();
+    const checked = validateRateLimit(limit);
+    await this.#call("setRateLimit", () =>
+      checked === null
+        ? this.#scripts.setRateLimit("", "")
+        : this.#scripts.setRateLimit(String(checked.max), String(checked.perSeconds)),
+    );
+  }
+
+  async setGroupLimits(limits: GroupLimits | null, opts?: SetGroupLimitsOptions): Promise<void> {
+    this.#assertOpen();
+    const checked = validateGroupLimits(limits);
+    const group = validateSetGroupLimitsOptions(opts);
+    const spec =
+      checked === null
+        ? ""
+        : [checked.concurrency, checked.max, checked.perSeconds]
+            .map((v) => (v === undefined ? "" : String(v)))
+            .join(",");
+    await this.#call("setGroupLimits", () => this.#scripts.setGroupLimits(group ?? "", spec));
+  }
+
+  async getLimits(): Promise<FlowLimits> {
+    this.#assertOpen();
+    const stored = await this.#call("getLimits", () => this.#scripts.readLimits());
+    const now = this.#clock.now();
+    const groupOverrides: Record<string, GroupLimits> = {};
+    const pairs: [string, GroupLimits][] = [];
+    for (let i = 0; i + 1 < stored.overrides.length; i += 2) {
+      pairs.push([stored.overrides[i]!, parseGroupSpec(stored.overrides[i + 1]!)]);
+    }
+    // By code point (UTF-8 byte order), as every backend lists groups.
+    pairs.sort(([a], [b]) => (a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    for (const [group, limits] of pairs) {
+      Object.defineProperty(groupOverrides, group, {
+        value: limits,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    const holdUntil = stored.holdUntil === "" ? null : Number(stored.holdUntil) * 1000;
+    return {
+      rateLimit:
+        stored.rateMax === ""
+          ? null
+          : { max: Number(stored.rateMax), perSeconds: Number(stored.ratePer) },
+      groupLimits: stored.group === "" ? null : parseGroupSpec(stored.group),
+      groupOverrides,
+      heldUntil: holdUntil !== null && holdUntil > now ? new Date(holdUntil) : null,
+    };
   }
 
   /** Pauses the queue for every process that uses it: `{prefix}:paused` (pause-1.lua). */
@@ -509,10 +585,12 @@ export class RedisJobQueue implements JobQueue {
   }
 
   async #reserve(count: number): Promise<{ jobs: Job[]; nextDue: number | null }> {
-    const now = this.#clock.now();
-    const got = await this.#call("reserve", () =>
-      this.#scripts.reserve(now, now + this.visibilityTimeoutSeconds * 1000, count),
-    );
+    // The clock is read when the script is sent, after the first call's layout check: a
+    // rate limit's window counts each start at this time (docs/contract.md, "Flow control").
+    const got = await this.#call("reserve", () => {
+      const now = this.#clock.now();
+      return this.#scripts.reserve(now, now + this.visibilityTimeoutSeconds * 1000, count);
+    });
     return { jobs: got.jobs.map((fields) => jobFromHash(fields)), nextDue: got.nextDue };
   }
 
@@ -573,4 +651,16 @@ function fence(job: JobRef, field = "job"): [string, string] {
 /** Whether `client` is an ioredis-mock instance (its class is `RedisMock`). */
 function isIoredisMock(client: object): boolean {
   return /RedisMock/.test((client as { constructor?: { name?: string } }).constructor?.name ?? "");
+}
+
+/** Group limits as limits-1.lua stores them: 'concurrency,max,per', each part '' when unset. */
+function parseGroupSpec(spec: string): GroupLimits {
+  const [concurrency = "", max = "", per = ""] = spec.split(",");
+  const limits: GroupLimits = {};
+  if (concurrency !== "") limits.concurrency = Number(concurrency);
+  if (max !== "") {
+    limits.max = Number(max);
+    limits.perSeconds = Number(per);
+  }
+  return limits;
 }

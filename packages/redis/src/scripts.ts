@@ -32,6 +32,8 @@ export interface QueueCommands {
   svcJobsProgress(...args: string[]): Promise<number>;
   svcJobsCheckReservations(...args: string[]): Promise<string[]>;
   svcJobsPause(...args: string[]): Promise<number>;
+  svcJobsPromote(...args: string[]): Promise<number>;
+  svcJobsLimits(...args: string[]): Promise<unknown>;
 }
 
 /** Internal: the client methods `defineLeaderCommands` adds. */
@@ -62,6 +64,8 @@ const QUEUE_SCRIPTS: ScriptSet<QueueCommands> = {
   svcJobsProgress: lua.progress,
   svcJobsCheckReservations: lua.checkReservations,
   svcJobsPause: lua.pause,
+  svcJobsPromote: lua.promote,
+  svcJobsLimits: lua.limits,
 };
 
 const LEADER_SCRIPTS: ScriptSet<LeaderCommands> = {

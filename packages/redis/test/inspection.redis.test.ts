@@ -116,6 +116,7 @@ describe("getJob", () => {
       lastError: null,
       state: "ready",
       priority: 0,
+      group: null,
       createdAt: new Date(T0),
       finishedAt: null,
       progress: null,

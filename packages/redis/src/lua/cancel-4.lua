@@ -30,7 +30,7 @@
 local readyKey, processingKey, vtKey, delayedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix, id, now, reason, keep = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = jobKey(prefix, id)
-local f = redis.call('HMGET', key, 'id', 'name', STATE, PRIORITY)
+local f = redis.call('HMGET', key, 'id', 'name', STATE, PRIORITY, GROUP)
 if not str(f[1]) or str(f[3]) then return 0 end
 
 local reserved = false
@@ -38,13 +38,24 @@ if str(redis.call('ZSCORE', vtKey, id)) then
   endReservation(prefix, processingKey, vtKey, id)
   reserved = true
 elseif redis.call('ZREM', delayedKey, id) == 0 then
-  local list = waitingList(prefix, readyKey, str(f[4]))
+  -- A job with a group waits in its group's lists (the same layout under its prefix).
+  local group = str(f[5])
+  local base, rk = prefix, readyKey
+  if group then
+    base = groupPrefix(prefix, group)
+    rk = base .. ':ready'
+  end
+  local list = waitingList(base, rk, str(f[4]))
   -- Every copy (svc-infra's recovery can push an id twice, and pushes any priority's job to
   -- `ready`). None: the job is in no waiting list, so it is dead (svc-infra dead-letters
   -- without marking the hash).
   local removed = redis.call('LREM', list, 0, id)
-  if list ~= readyKey then
-    if redis.call('LLEN', list) == 0 then redis.call('ZREM', prefix .. ':priorities', str(f[4])) end
+  if list ~= rk then
+    if redis.call('LLEN', list) == 0 then redis.call('ZREM', base .. ':priorities', str(f[4])) end
+    if removed == 0 then removed = redis.call('LREM', rk, 0, id) end
+  end
+  if group then
+    if removed > 0 then redis.call('DECR', prefix .. ':groups:ready') end
     if removed == 0 then removed = redis.call('LREM', readyKey, 0, id) end
   end
   if removed == 0 then return 0 end

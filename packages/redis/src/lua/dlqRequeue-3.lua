@@ -34,11 +34,11 @@ else
 end
 for _, id in ipairs(ids) do
   local key = jobKey(prefix, id)
-  local f = redis.call('HMGET', key, 'available_at', PRIORITY)
+  local f = redis.call('HMGET', key, 'available_at', PRIORITY, GROUP)
   keepCreatedAt(key, str(f[1]))
   redis.call('HSET', key, 'attempts', '0', 'available_at', nowIso)
   redis.call('HDEL', key, OURS, 'visible_at', STATE)
-  pushWaiting(prefix, readyKey, id, str(f[2]), false)
+  pushWaiting(prefix, readyKey, id, str(f[2]), false, str(f[3]))
 end
 wake(wakeKey, #ids)
 return #ids

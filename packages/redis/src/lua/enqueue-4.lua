@@ -87,6 +87,7 @@ local OPTIONAL = {
   svc_jobs_backoff_seconds = true,
   [PRIORITY] = true,
   [CREATED_AT] = true,
+  [GROUP] = true,
 }
 
 -- The columns: colSlot[c] is where column c goes in the hash (none for dedupe_key and due);
@@ -96,10 +97,11 @@ local ncols = tonumber(ARGV[colAt])
 if ncols < 1 then return redis.error_reply('ERR enqueue: no columns') end
 local colSlot = {}
 local optional = {}
-local dedupeCol, dueCol, prioCol
+local dedupeCol, dueCol, prioCol, groupCol
 for c = 1, ncols do
   local name = ARGV[colAt + c]
   if name == PRIORITY then prioCol = c end
+  if name == GROUP then groupCol = c end
   if name == 'dedupe_key' then
     dedupeCol = c
   elseif name == 'due' then
@@ -250,12 +252,14 @@ for i = 0, n - 1 do
       if s then hash[s] = dflt[s] end
     end
     local prio = prioCol and ARGV[row + prioCol] or ''
+    local group = groupCol and str(ARGV[row + groupCol])
+    if group == '' then group = nil end
     local delay = '0'
     if dueCol and ARGV[row + dueCol] ~= '' then
       redis.call('ZADD', delayedKey, ARGV[row + dueCol], id)
       delay = fmtSec(tonumber(ARGV[row + dueCol]) - tonumber(now))
-    elseif isLevel(prio) then
-      pushWaiting(prefix, readyKey, id, prio, false)
+    elseif isLevel(prio) or group then
+      pushWaiting(prefix, readyKey, id, prio, false, group)
     else
       ready[#ready + 1] = id
     end

@@ -17,4 +17,6 @@ local vtKey = KEYS[1]
 local prefix, id = ARGV[1], ARGV[2]
 if not fenced(prefix, vtKey, id, ARGV[3]) then return 0 end
 redis.call('ZADD', vtKey, ARGV[4], id)
+local group = str(redis.call('HGET', jobKey(prefix, id), GROUP))
+if group then redis.call('ZADD', groupPrefix(prefix, group) .. ':active', ARGV[4], id) end
 return 1

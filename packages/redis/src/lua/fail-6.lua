@@ -40,7 +40,7 @@ endReservation(prefix, processingKey, vtKey, id)
 redis.call('HSET', key, 'last_error', ARGV[5])
 redis.call('HDEL', key, 'visible_at')
 local f = redis.call('HMGET', key, 'attempts', 'max_attempts', 'backoff_seconds',
-  'svc_jobs_backoff_seconds', 'name', PRIORITY, 'available_at')
+  'svc_jobs_backoff_seconds', 'name', PRIORITY, 'available_at', GROUP)
 local attempts = tonumber(str(f[1]) or '0') or 0
 local attemptText = string.format('%d', attempts)
 if attempts >= (tonumber(str(f[2]) or DEFAULT_MAX_ATTEMPTS) or 1) then
@@ -70,7 +70,7 @@ if delay > 0 then
   redis.call('ZADD', delayedKey, fmtSec(due), id)
 else
   redis.call('HSET', key, 'available_at', ARGV[11])
-  pushWaiting(prefix, readyKey, id, str(f[6]), false)
+  pushWaiting(prefix, readyKey, id, str(f[6]), false, str(f[8]))
 end
 emit(prefix, maxLen, now, 'retrying', id, str(f[5]), 'attempt', attemptText, 'error', ARGV[5],
   'delay', fmtSec(delay))

@@ -12,6 +12,13 @@
   a ready id is not searched for in the DLQ, an id of the reservations needs only no mark,
   and a kept finished id needs its mark.
 
+  The ready listing reads the jobs without a group first (their run order: priority levels
+  from the highest, `ready` as 0, then the negative ones; each list from its right end), then
+  each group's in the same order, the groups by name (bytes). A job of a group waits in the
+  group's lists, `{prefix}:group:{g}:ready`, `:prio:{n}` and `:priorities`, built from the
+  prefix; the groups are the members of `{prefix}:groups` (but '') and `{prefix}:groups:wait`,
+  read on each call that gets to them and taken in order from a heap (O(groups) a call).
+
   Input:
     KEYS[1] ready          LIST  (priority 0; the next to run at the right end)
     KEYS[2] processing     LIST  (svc-infra's reservations)
@@ -35,7 +42,8 @@
       ARGV[5] limit (jobs or names to return, > 0)
       ARGV[6] budget (ids to look at, at most, >= limit)
       ARGV[7] '1' when a cursor follows, '' for the first page
-      ARGV[8], ARGV[9] the cursor: ready: the priority, ''; dead: '', '';
+      ARGV[8], ARGV[9] the cursor: ready: the priority and the group ('' for the jobs
+        without a group); dead: '', '';
         delayed, completed, cancelled, and processing in mode 'names': the score and the
         member; processing in mode 'jobs': the id, then '' (read and sort every reservation
         id, at most 2,500), 'complete' or 'partial' (the ids follow)
@@ -162,26 +170,98 @@ local function done(more, a, b, kept)
   return { 0, '', '', {}, { unpack(entries) } }
 end
 
--- ---- lists (ready across the priority lists, dead): read from the right end leftwards.
+-- ---- lists (ready across the priority lists and the groups, dead): read from the right end
+-- leftwards.
 
-local function levelKey(level)
-  if level == '0' then return readyKey end
-  return prefix .. ':prio:' .. level
+-- Where waiting jobs are: the jobs without a group (group '') in the queue's own lists, and
+-- each group's in the same layout under `{prefix}:group:{g}` (`ready`, `prio:{n}`,
+-- `priorities`).
+local function segment(group)
+  if group == '' then
+    return { group = '', prefix = prefix, ready = readyKey, levels = prioritiesKey }
+  end
+  local gp = prefix .. ':group:' .. group
+  return { group = group, prefix = gp, ready = gp .. ':ready', levels = gp .. ':priorities' }
+end
+
+local function levelKey(seg, level)
+  if level == '0' then return seg.ready end
+  return seg.prefix .. ':prio:' .. level
 end
 
 -- The priority after `level` in run order (highest first, 0 being `ready`), or nil.
-local function nextLevel(level)
+local function nextLevel(seg, level)
   local n = tonumber(level)
-  local below = redis.call('ZREVRANGEBYSCORE', prioritiesKey, '(' .. level, '-inf', 'LIMIT', 0, 1)
+  local below = redis.call('ZREVRANGEBYSCORE', seg.levels, '(' .. level, '-inf', 'LIMIT', 0, 1)
   local found = below[1]
   if n > 0 and (not found or tonumber(found) < 0) then return '0' end
   return found
 end
 
-local function firstLevel()
-  local top = redis.call('ZREVRANGE', prioritiesKey, 0, 0)[1]
+local function firstLevel(seg)
+  local top = redis.call('ZREVRANGE', seg.levels, 0, 0)[1]
   if top and tonumber(top) > 0 then return top end
   return '0'
+end
+
+-- A name as numbers that compare as its bytes do (ordering many names with bytesLess is
+-- slow): 6 bytes to a number, each byte b as the digit b + 1 in base 257, 0 padding the last
+-- number; exact in a double (257^6 < 2^53), and floats on ioredis-mock's 32-bit Lua.
+local function byteKey(s)
+  local key = {}
+  for i = 1, #s, 6 do
+    local a, b, c, d, e, f = string.byte(s, i, i + 5)
+    key[#key + 1] = ((((((a or -1) + 1.0) * 257.0 + ((b or -1) + 1.0)) * 257.0
+      + ((c or -1) + 1.0)) * 257.0 + ((d or -1) + 1.0)) * 257.0 + ((e or -1) + 1.0)) * 257.0
+      + ((f or -1) + 1.0)
+  end
+  return key
+end
+
+local function keyLess(a, b)
+  for i = 1, math.min(#a, #b) do
+    if a[i] ~= b[i] then return a[i] < b[i] end
+  end
+  return #a < #b
+end
+
+-- The groups that may have waiting jobs (those in the rotation `{prefix}:groups`, without its
+-- '' for the jobs without a group, or waiting at a limit in `{prefix}:groups:wait`) whose
+-- name comes after `group` ('': all of them), by name bytes: a function that returns the
+-- next one (nil at the end). A heap: O(groups) to build, O(log groups) per group taken.
+local function groupsAfter(group)
+  local seen, rows = {}, {}
+  local from = group ~= '' and byteKey(group)
+  for _, key in ipairs({ prefix .. ':groups', prefix .. ':groups:wait' }) do
+    for _, g in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+      if g ~= '' and not seen[g] then
+        seen[g] = true
+        local k = byteKey(g)
+        if not from or keyLess(from, k) then rows[#rows + 1] = { k, g } end
+      end
+    end
+  end
+  local n = #rows
+  local function down(i)
+    while true do
+      local least, l = i, 2 * i
+      if l <= n and keyLess(rows[l][1], rows[least][1]) then least = l end
+      if l < n and keyLess(rows[l + 1][1], rows[least][1]) then least = l + 1 end
+      if least == i then return end
+      rows[i], rows[least] = rows[least], rows[i]
+      i = least
+    end
+  end
+  for i = math.floor(n / 2), 1, -1 do down(i) end
+  return function()
+    if n == 0 then return nil end
+    local top = rows[1][2]
+    rows[1] = rows[n]
+    rows[n] = nil
+    n = n - 1
+    if n > 1 then down(1) end
+    return top
+  end
 end
 
 -- Where to go on in `key` after the remembered ids (`kept`, the last one looked at last):
@@ -208,13 +288,19 @@ local function resume(key, kept, source)
   return nil
 end
 
+-- The ready listing walks the jobs without a group, then each group by name; in each, the
+-- priority levels in run order. Its cursor: the level and the group ('' for none) walked,
+-- with the ids looked at last.
 local function listPage(source)
-  local level = '0'
+  local level, group = '0', ''
   local key = dlqKey
   local kept = {}
+  local seg, groups
   if source == 'ready' then
-    level = hasCursor and ARGV[8] or firstLevel()
-    key = levelKey(level)
+    if hasCursor then group = ARGV[9] end
+    seg = segment(group)
+    level = hasCursor and ARGV[8] or firstLevel(seg)
+    key = levelKey(seg, level)
   end
   local pos
   if hasCursor then
@@ -226,12 +312,20 @@ local function listPage(source)
   while true do
     if pos < 0 then
       if source ~= 'ready' then return done(false) end
-      local after = nextLevel(level)
-      if not after then return done(false) end
-      level, key, kept = after, levelKey(after), {}
+      local after = nextLevel(seg, level)
+      if not after then
+        -- This group (or the jobs without one) is done: the next group by name.
+        groups = groups or groupsAfter(group)
+        local g = groups()
+        if not g then return done(false) end
+        group = g
+        seg = segment(group)
+        after = firstLevel(seg)
+      end
+      level, key, kept = after, levelKey(seg, after), {}
       pos = redis.call('LLEN', key) - 1
     else
-      if scanned >= budget then return done(true, level, '', kept) end
+      if scanned >= budget then return done(true, level, group, kept) end
       local from = math.max(0, pos - math.min(CHUNK, budget - scanned) + 1)
       local ids = redis.call('LRANGE', key, from, pos)
       for i = #ids, 1, -1 do
@@ -239,14 +333,14 @@ local function listPage(source)
         local f = fieldsOf(id)
         pos = pos - 1
         if visit(id, f, source) then
-          return done(true, snapshot[1], '', snapshot[2])
+          return done(true, snapshot[1], snapshot[2], snapshot[3])
         end
         kept[#kept + 1] = { id, str(f[1]) and fingerprint(f) or '-' }
         if #kept > KEEP then table.remove(kept, 1) end
         if matched == limit and not snapshot then
           local copy = {}
           for j, k in ipairs(kept) do copy[j] = k end
-          snapshot = { level, copy }
+          snapshot = { level, group, copy }
         end
         if scanned >= budget then break end
       end

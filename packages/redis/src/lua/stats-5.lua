@@ -33,6 +33,8 @@ local ready = redis.call('LLEN', readyKey)
 for _, level in ipairs(redis.call('ZRANGE', prefix .. ':priorities', 0, -1)) do
   ready = ready + redis.call('LLEN', prefix .. ':prio:' .. level)
 end
+-- Jobs with a group wait in their group's lists, counted as they come and go.
+ready = ready + (tonumber(str(redis.call('GET', prefix .. ':groups:ready')) or '0') or 0)
 return {
   ready,
   redis.call('ZCARD', delayedKey),

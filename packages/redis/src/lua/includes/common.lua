@@ -101,6 +101,59 @@ local function wake(wakeKey, n)
   end
 end
 
+-- ---- flow control (docs/redis-layout.md, "Flow control") ----
+-- `{prefix}:limits` HASH: rate_max, rate_per (the queue's rate limit), group (every group's
+--   limits as 'concurrency,max,per', each part '' when unset), hold_until (epoch seconds).
+-- `{prefix}:limits:groups` HASH: group -> 'concurrency,max,per', the per-group overrides.
+-- `{prefix}:starts` ZSET: the queue's starts in its window (member 'id:attempt', score epoch µs).
+-- `{prefix}:groups` ZSET: the rotation, group -> turn number ('' stands for the jobs without
+--   a group); the lowest turn is served next. `{prefix}:groups:turn` STRING: the counter.
+-- `{prefix}:groups:wait` ZSET: groups at a limit -> when to look at them again (epoch s).
+-- `{prefix}:groups:held` HASH: group -> hold end (epoch s), a handler's RateLimitError.
+-- `{prefix}:groups:ready` STRING: how many jobs with a group are ready (for stats).
+-- `{prefix}:group:{g}:ready` / `:prio:{n}` / `:priorities`: a group's waiting jobs, laid out
+--   as the queue's own; `:active` ZSET id -> deadline of its reservations; `:starts` ZSET.
+
+local GROUP = 'svc_jobs_group'
+
+local function groupPrefix(prefix, group)
+  return prefix .. ':group:' .. group
+end
+
+-- Epoch seconds (a string or number) as whole epoch microseconds (a float: ioredis-mock's
+-- Lua has 32-bit integers).
+local function usOf(t)
+  -- Floats throughout (1000000.0, `%` not math.floor): ioredis-mock's Lua has 32-bit
+  -- integers, which a whole-second time times 10^6 would overflow.
+  local x = tonumber(t) * 1000000.0 + 0.5
+  return x - (x % 1)
+end
+
+local function fmtUs(us)
+  -- Whole seconds and the microseconds apart: ioredis-mock's Lua formats a number past
+  -- 2^31 wrongly.
+  local micros = us % 1000000
+  return string.format('%.0f%06.0f', (us - micros) / 1000000, micros)
+end
+
+-- Whether a group (`gp`, its key prefix) has waiting jobs.
+local function groupWaiting(gp)
+  return redis.call('LLEN', gp .. ':ready') > 0 or redis.call('ZCARD', gp .. ':priorities') > 0
+end
+
+-- Puts `group` at the back of the rotation (`''`: the jobs without a group).
+local function toBack(prefix, group)
+  redis.call('ZADD', prefix .. ':groups', redis.call('INCR', prefix .. ':groups:turn'), group)
+end
+
+-- A group with a new waiting job joins the back of the rotation, unless it is in it or
+-- waits for a time at a limit (it is looked at again then).
+local function joinRotation(prefix, group)
+  if str(redis.call('ZSCORE', prefix .. ':groups', group)) then return end
+  if str(redis.call('ZSCORE', prefix .. ':groups:wait', group)) then return end
+  toBack(prefix, group)
+end
+
 -- True when `id` is reserved now and, given an attempt number, by that attempt.
 -- The attempt number is the fencing token: after a newer reservation it no longer matches.
 -- A reservation whose deadline passed but which nobody requeued yet still counts, so a
@@ -116,15 +169,31 @@ end
 -- Ends the reservation of `id`: out of processing_vt (O(log n)) and, only when svc-infra
 -- made it (no svc-jobs mark for the current attempt), out of the `processing` LIST, which
 -- holds svc-infra's reservations alone. svc-jobs's own reservations never touch the list.
+-- A job of a group leaves the group's running jobs, and the group, when it has jobs waiting,
+-- takes its turn again (it may have been at its concurrency limit): blocked reservers wake.
 local function endReservation(prefix, processingKey, vtKey, id)
   local key = jobKey(prefix, id)
   redis.call('ZREM', vtKey, id)
-  local f = redis.call('HMGET', key, OURS, 'attempts')
+  local f = redis.call('HMGET', key, OURS, 'attempts', GROUP)
   local mark = str(f[1])
   if not mark or mark ~= str(f[2]) then
     redis.call('LREM', processingKey, 1, id)
   end
   if mark then redis.call('HDEL', key, OURS) end
+  local group = str(f[3])
+  if group then
+    local gp = groupPrefix(prefix, group)
+    redis.call('ZREM', gp .. ':active', id)
+    -- Out of groups:wait even without a ready job now: one that comes back ready later (a
+    -- retry, a release) then joins the rotation at once instead of waiting for an old time.
+    redis.call('ZREM', prefix .. ':groups:wait', group)
+    if groupWaiting(gp) and not str(redis.call('ZSCORE', prefix .. ':groups', group)) then
+      toBack(prefix, group)
+      if redis.call('LPUSH', prefix .. ':wake', '1') > WAKE_CAP then
+        redis.call('LTRIM', prefix .. ':wake', 0, WAKE_CAP - 1)
+      end
+    end
+  end
 end
 
 -- ---- svc-jobs's own keys and fields (docs/redis-layout.md): svc-infra ignores them all ----
@@ -171,16 +240,25 @@ local function waitingList(prefix, readyKey, prio)
 end
 
 -- Puts `id` at the back (LPUSH) or, with `front`, the front (RPUSH) of its priority's list;
--- a non-zero level is registered in `{prefix}:priorities`.
-local function pushWaiting(prefix, readyKey, id, prio, front)
+-- a non-zero level is registered in `{prefix}:priorities`. A job with a `group` goes to the
+-- group's lists (the same layout under `{prefix}:group:{g}`), and the group joins the
+-- rotation.
+local function pushWaiting(prefix, readyKey, id, prio, front, group)
   local cmd = 'LPUSH'
   if front then cmd = 'RPUSH' end
-  if isLevel(prio) then
-    redis.call(cmd, prefix .. ':prio:' .. prio, id)
-    redis.call('ZADD', prefix .. ':priorities', prio, prio)
-  else
-    redis.call(cmd, readyKey, id)
+  local p, rk = prefix, readyKey
+  if group then
+    p = groupPrefix(prefix, group)
+    rk = p .. ':ready'
+    redis.call('INCR', prefix .. ':groups:ready')
   end
+  if isLevel(prio) then
+    redis.call(cmd, p .. ':prio:' .. prio, id)
+    redis.call('ZADD', p .. ':priorities', prio, prio)
+  else
+    redis.call(cmd, rk, id)
+  end
+  if group then joinRotation(prefix, group) end
 end
 
 -- Up to `count` ids from the front (right end) of a list.
@@ -290,7 +368,7 @@ local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, no
     endReservation(prefix, processingKey, vtKey, id)
     if redis.call('EXISTS', key) == 1 then
       local f = redis.call('HMGET', key, 'attempts', 'max_attempts', 'name', PRIORITY,
-        'available_at', STATE)
+        'available_at', STATE, GROUP)
       local attempts = str(f[1]) or '0'
       local message = expiredPre .. attempts .. expiredPost
       if str(f[6]) then
@@ -306,7 +384,7 @@ local function requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, no
         else
           keepCreatedAt(key, str(f[5]))
           redis.call('HSET', key, 'available_at', nowIso)
-          pushWaiting(prefix, readyKey, id, str(f[4]), false)
+          pushWaiting(prefix, readyKey, id, str(f[4]), false, str(f[7]))
         end
       end
     end
@@ -322,9 +400,10 @@ local function promoteDelayed(prefix, readyKey, delayedKey, now, limit)
     redis.call('ZREM', delayedKey, unpack(ids))
     local plain = {}
     for _, id in ipairs(ids) do
-      local prio = str(redis.call('HGET', jobKey(prefix, id), PRIORITY))
-      if prio then
-        pushWaiting(prefix, readyKey, id, prio, false)
+      local f = redis.call('HMGET', jobKey(prefix, id), PRIORITY, GROUP)
+      local prio, group = str(f[1]), str(f[2])
+      if prio or group then
+        pushWaiting(prefix, readyKey, id, prio, false, group)
       else
         plain[#plain + 1] = id
       end
