@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { RedisJobQueue } from "@svc-jobs/redis";
 import { type RedisServer, startRedis, uniquePrefix } from "@svc-jobs/test-servers";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SVC_JOBS_BIN } from "./helpers/chaos.js";
+import { startWorkerProcess, until, type WorkerProcess } from "./helpers/worker-process.js";
 
 // docs/contract.md, "Seeing and controlling jobs", across OS processes on a real
 // redis-server: a cancel from this process reaches the handler of a `svc-jobs run` worker
@@ -34,90 +33,19 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface Worker {
-  child: ChildProcess;
-  /** Everything it printed, for the failure message. */
-  output: () => string;
-  /** Resolves once it logged "worker started". */
-  started: Promise<void>;
-  /** Signals it and resolves with its exit code once it has exited. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
+type Worker = WorkerProcess;
 
 /** Starts a real `svc-jobs run` process on the queue `prefix`. */
 function startWorker(prefix: string): Worker {
-  const child = spawn(
-    process.execPath,
-    [
-      SVC_JOBS_BIN,
-      "run",
-      "--handlers",
-      HANDLER,
-      "--prefix",
-      prefix,
-      "--concurrency",
-      "2",
-      "--poll-interval",
-      "0.2",
-      "--visibility-timeout",
-      String(VISIBILITY_TIMEOUT_SECONDS),
-      "--grace",
-      "5",
-    ],
-    {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        JOBS_DRIVER: "redis",
-        REDIS_URL: server.url,
-        CONTROL_REDIS_URL: server.url,
-        CONTROL_PREFIX: prefix,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  const started = new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("worker started")) resolve();
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    void exited.then(() => reject(new Error(`worker exited before it started:\n${output}`)));
+  return startWorkerProcess({
+    handlers: HANDLER,
+    prefix,
+    redisUrl: server.url,
+    concurrency: 2,
+    visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
+    env: { CONTROL_REDIS_URL: server.url, CONTROL_PREFIX: prefix },
+    registry: workers,
   });
-  started.catch(() => {});
-  const worker: Worker = {
-    child,
-    output: () => output,
-    started,
-    async stop(signal = "SIGTERM") {
-      workers.delete(worker);
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-  workers.add(worker);
-  return worker;
-}
-
-/** Polls `check` every 20 ms until it holds; fails after `timeoutMs` with `describe()`. */
-async function until(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  describe: () => string = () => "",
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`condition not met in ${timeoutMs} ms\n${describe()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
