@@ -93,6 +93,9 @@ export function ensureServerPackages() {
   // Interop tests run a Python producer and consumer (svc-infra's wire format) with
   // Debian's python3 and redis-py; webhook tests compare with CPython's json module.
   if (!haveSystemPythonRedis()) missing.push("python3", "python3-redis");
+  // The dashboard's browser tests drive Debian's Chromium with playwright-core (which
+  // never downloads a browser of its own).
+  if (!have("chromium")) missing.push("chromium");
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   const sudo = !isRoot && have("sudo") && spawnSync("sudo", ["-n", "true"]).status === 0;
@@ -112,6 +115,7 @@ export function ensureServerPackages() {
     `\n✖ The tests need real servers, and these are missing: ${missing.join(", ")}.\n` +
       `  Debian/Ubuntu: sudo apt-get install -y ${missing.join(" ")}\n` +
       "  macOS: brew install redis postgresql@15 (and put initdb on PATH, or set PG_BIN_DIR),\n" +
+      "  a Chromium at /usr/bin/chromium for the dashboard's browser tests,\n" +
       "  and a python3 at /usr/bin/python3 with redis-py (pip install redis)\n" +
       "  Then run `npm test` again. No test is skipped for want of a server.",
   );

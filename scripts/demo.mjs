@@ -5,4 +5,9 @@ import { build, installDependencies, log, pnpm } from "./bootstrap.mjs";
 installDependencies();
 build();
 log("Running the demo");
-process.exit(pnpm(["--filter", "@svc-jobs/example-worker", "demo"], { allowFail: true }));
+// `npm run demo -- --serve` keeps the app (and its dashboard) running afterwards.
+process.exit(
+  pnpm(["--filter", "@svc-jobs/example-worker", "demo", ...process.argv.slice(2)], {
+    allowFail: true,
+  }),
+);

@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type EasyJobs, easyJobs } from "@svc-jobs/cli";
 import { ConfigError, type JobOutcome, JobValidationError, WorkerRunner } from "@svc-jobs/core";
+import { createDashboard } from "@svc-jobs/dashboard";
 import { KyselyInboxStore, KyselyOutboxStore } from "@svc-jobs/webhooks";
 import { register } from "prom-client";
 import type { ExampleConfig } from "./config.js";
@@ -13,6 +15,8 @@ import { createWebhookReceiver } from "./webhook-receiver.js";
 
 /** The path of the local webhook receiver. */
 export const RECEIVER_PATH = "/webhooks/order-events";
+/** Where the app mounts the operator dashboard (@svc-jobs/dashboard). */
+export const DASHBOARD_PATH = "/admin/jobs";
 
 /** A running example app. */
 export interface ExampleApp {
@@ -20,6 +24,11 @@ export interface ExampleApp {
   url: string;
   jobs: EasyJobs;
   database: AppDatabase;
+  /**
+   * The operator dashboard: its URL, and the token made for this run when
+   * `SVC_JOBS_DASHBOARD_TOKEN` was not set (`undefined` when it was).
+   */
+  dashboard: { url: string; generatedToken: string | undefined };
   /** Stops taking requests and jobs, drains the worker, closes everything. */
   stop(options?: { graceSeconds?: number }): Promise<void>;
 }
@@ -67,6 +76,14 @@ export async function startExampleApp(
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   const webhookUrl = config.webhookUrl ?? `${url}${RECEIVER_PATH}`;
 
+  const generatedToken =
+    config.dashboardToken === undefined ? randomBytes(18).toString("base64url") : undefined;
+  const dashboard = createDashboard({
+    queues: { [jobs.prefix]: jobs.queue },
+    auth: { token: config.dashboardToken ?? (generatedToken as string) },
+    basePath: DASHBOARD_PATH,
+  });
+
   const receive = createWebhookReceiver({ secret: config.webhookSecret, inbox, onStep: step });
   let runner: WorkerRunner | undefined;
   let scheduling: Promise<void> | undefined;
@@ -110,6 +127,8 @@ export async function startExampleApp(
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`))
+      return dashboard(req, res);
     if (req.method === "POST" && path === "/orders") {
       let input: ReturnType<typeof parseOrder>;
       try {
@@ -146,7 +165,9 @@ export async function startExampleApp(
     if (req.method === "GET" && path === "/stats") {
       return json(res, 200, { queue: await jobs.queue.stats(), outbox: await outbox.stats() });
     }
-    json(res, 404, { error: "not found: POST /orders, GET /orders/:id, GET /stats, GET /metrics" });
+    json(res, 404, {
+      error: `not found: POST /orders, GET /orders/:id, GET /stats, GET /metrics, ${DASHBOARD_PATH}/`,
+    });
   }
 
   let stopped: Promise<void> | undefined;
@@ -154,10 +175,12 @@ export async function startExampleApp(
     url,
     jobs,
     database,
+    dashboard: { url: `${url}${DASHBOARD_PATH}/`, generatedToken },
     stop(stopOptions = {}) {
       stopped ??= (async () => {
         const closing = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        await dashboard.close();
         await jobs.scheduler.stop();
         await scheduling;
         await runner?.stop({ graceSeconds: stopOptions.graceSeconds ?? 10 });

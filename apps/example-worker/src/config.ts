@@ -24,6 +24,11 @@ export interface ExampleConfig {
   role: "all" | "api";
   /** Worker concurrency in the `all` role. */
   concurrency: number;
+  /**
+   * Token of the dashboard at `/admin/jobs` (`SVC_JOBS_DASHBOARD_TOKEN`); unset, the app
+   * makes a random one for the run.
+   */
+  dashboardToken: string | undefined;
 }
 
 /**
@@ -50,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
     cleanupIntervalSeconds: number(env, "CLEANUP_INTERVAL_SECONDS", 3600, 0.01),
     role,
     concurrency: number(env, "WORKER_CONCURRENCY", 4, 1),
+    dashboardToken: env.SVC_JOBS_DASHBOARD_TOKEN?.trim() || undefined,
   };
 }
 

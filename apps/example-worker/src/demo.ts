@@ -130,6 +130,11 @@ try {
 
 if (serve && exitCode === 0) {
   say(`serving on ${app.url} (POST /orders, GET /stats, GET /metrics); Ctrl-C to stop`);
+  say(
+    app.dashboard.generatedToken === undefined
+      ? `dashboard on ${app.dashboard.url} (log in with SVC_JOBS_DASHBOARD_TOKEN)`
+      : `dashboard on ${app.dashboard.url} (log in with this run's token ${app.dashboard.generatedToken}; set SVC_JOBS_DASHBOARD_TOKEN to choose one)`,
+  );
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);

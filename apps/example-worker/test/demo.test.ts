@@ -26,6 +26,30 @@ describe("the demo", () => {
     expect(demo.output).toContain("demo finished: OK");
   });
 
+  it("with --serve, keeps serving and prints the URL of the dashboard it mounts", async () => {
+    const demo = start([...DEMO, "--serve"], { PORT: "0" });
+    try {
+      const [, url, token] = await demo.waitFor(
+        /dashboard on (http:\/\/\S+\/admin\/jobs\/) \(log in with this run's token (\S+);/,
+        "the dashboard line",
+        60_000,
+      );
+      expect((await fetch(`${url}api/queues`)).status).toBe(401);
+      const res = await fetch(`${url}api/queues`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(200);
+      const [queue] = (await res.json()) as { name: string; stats: { paused: boolean } }[];
+      expect(queue?.stats.paused).toBe(false);
+      const page = await fetch(url!, { headers: { authorization: `Bearer ${token}` } });
+      expect(await page.text()).toContain(
+        `href="/admin/jobs/queues/${queue?.name}/jobs?state=ready"`,
+      );
+    } finally {
+      expect(await demo.stop()).toBe(0);
+    }
+  });
+
   it("uses PostgreSQL when DATABASE_URL is set", async () => {
     postgres = await usePostgres();
     const name = `demo_${randomBytes(5).toString("hex")}`;

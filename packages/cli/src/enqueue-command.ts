@@ -1,4 +1,4 @@
-import type { EnqueueOptions } from "@svc-jobs/core";
+import { type EnqueueOptions, MAX_GROUP_LENGTH } from "@svc-jobs/core";
 import { prepareEnqueue } from "@svc-jobs/core/backend";
 import { CliError, EXIT_USAGE } from "./cli-error.js";
 import { type AdminTarget, openAdmin } from "./open-admin.js";
@@ -15,6 +15,8 @@ export interface EnqueueCommandOptions extends AdminTarget {
   dedupeKey?: string;
   /** Higher runs first. @default 0 */
   priority?: number;
+  /** The job's group (a tenant, a customer): served round-robin, limited by the group limits. */
+  group?: string;
   /** Print the whole job as JSON instead of its id. @default false */
   printJob?: boolean;
   /** Where output goes. @default process.stdout */
@@ -42,6 +44,15 @@ export async function enqueueCommand(options: EnqueueCommandOptions): Promise<vo
   if (options.backoffSeconds !== undefined) opts.backoffSeconds = options.backoffSeconds;
   if (options.dedupeKey !== undefined) opts.dedupeKey = options.dedupeKey;
   if (options.priority !== undefined) opts.priority = options.priority;
+  if (options.group !== undefined) {
+    if (options.group.length === 0 || options.group.length > MAX_GROUP_LENGTH) {
+      throw new CliError(
+        `--group must name a group (a tenant or customer id, say) of 1 to ${MAX_GROUP_LENGTH} characters, got ${JSON.stringify(options.group)}`,
+        { code: "ERR_USAGE", exitCode: EXIT_USAGE },
+      );
+    }
+    opts.group = options.group;
+  }
   // Reject a bad name or payload before touching Redis.
   prepareEnqueue(options.name, payload, opts);
   const admin = await openAdmin(options);

@@ -2,7 +2,7 @@ import { type JobInfo, type JobQueue, type JobState, JobValidationError } from "
 import { CliError, EXIT_USAGE } from "./cli-error.js";
 import { type AdminCommandTarget, withAdmin } from "./open-admin.js";
 
-// `svc-jobs jobs list|show|cancel|retry|count`: the CLI side of docs/contract.md,
+// `svc-jobs jobs list|show|cancel|retry|promote|count`: the CLI side of docs/contract.md,
 // "Seeing and controlling jobs".
 
 /** Options shared by the `svc-jobs jobs` subcommands. */
@@ -134,6 +134,29 @@ export async function jobsRetryCommand(
   });
 }
 
+/** `svc-jobs jobs promote <id>`: a delayed job ready now, in its place by its priority. */
+export async function jobsPromoteCommand(
+  options: JobsCommandOptions & { id: string },
+): Promise<void> {
+  const out = options.out ?? process.stdout;
+  await withAdmin(options, async (admin) => {
+    const queue = admin.queue(options.prefix);
+    if (!(await queue.promote(options.id))) {
+      const job = await queue.getJob(options.id);
+      if (!job) throw notFound(options.id, options.prefix);
+      throw new CliError(
+        `job ${options.id} in "${options.prefix}" is ${job.state}, not delayed: only a delayed job can be promoted (list them with svc-jobs jobs list --state delayed${prefixFlag(options.prefix)})`,
+        { code: "ERR_NOT_DELAYED" },
+      );
+    }
+    out.write(
+      options.json
+        ? `${JSON.stringify({ id: options.id, promoted: true })}\n`
+        : `promoted job ${options.id} in "${options.prefix}": delayed -> ready, it runs in its turn by priority\n`,
+    );
+  });
+}
+
 /** `svc-jobs jobs count --state <state>`: how many jobs of each name are in one state. */
 export async function jobsCountCommand(
   options: JobsCommandOptions & { state: JobState },
@@ -180,6 +203,7 @@ export function formatJobs(jobs: JobInfo[]): string {
     "state",
     "attempts",
     "priority",
+    "group",
     "created",
     "available",
     "finished",
@@ -191,6 +215,7 @@ export function formatJobs(jobs: JobInfo[]): string {
     j.state,
     `${j.attempts}/${j.maxAttempts}`,
     String(j.priority),
+    j.group ?? "-",
     isoSeconds(j.createdAt),
     isoSeconds(j.availableAt),
     j.finishedAt === null ? "-" : isoSeconds(j.finishedAt),
@@ -207,6 +232,7 @@ export function formatJobDetails(job: JobInfo): string {
     ["state", job.state],
     ["attempts", `${job.attempts} of ${job.maxAttempts}`],
     ["priority", String(job.priority)],
+    ["group", job.group ?? "-"],
     ["backoff", `${job.backoffSeconds}s x attempt`],
     ["created", job.createdAt.toISOString()],
     ["available", job.availableAt.toISOString()],

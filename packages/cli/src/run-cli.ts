@@ -1,6 +1,17 @@
-import { ConfigError, JOB_STATES, type JobState, JobValidationError } from "@svc-jobs/core";
+import {
+  ConfigError,
+  JOB_STATES,
+  type JobState,
+  JobValidationError,
+  type RateLimit,
+} from "@svc-jobs/core";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from "./cli-error.js";
+import {
+  DASHBOARD_PASSWORD_ENV,
+  DASHBOARD_TOKEN_ENV,
+  dashboardCommand,
+} from "./dashboard-command.js";
 import { dlqListCommand, dlqPurgeCommand, dlqRequeueCommand } from "./dlq-command.js";
 import { enqueueCommand } from "./enqueue-command.js";
 import { eventsCommand } from "./events-command.js";
@@ -8,9 +19,17 @@ import {
   jobsCancelCommand,
   jobsCountCommand,
   jobsListCommand,
+  jobsPromoteCommand,
   jobsRetryCommand,
   jobsShowCommand,
 } from "./jobs-command.js";
+import {
+  concurrencyOption,
+  limitsSetCommand,
+  limitsShowCommand,
+  NONE,
+  rateOption,
+} from "./limits-command.js";
 import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import { pauseCommand, resumeCommand } from "./pause-command.js";
 import { runWorker } from "./run-worker.js";
@@ -65,9 +84,20 @@ function report(error: unknown, err: NodeJS.WritableStream, argv: string[]): num
     }
     if (error.code === "commander.help") return EXIT_USAGE;
     const where = argv.filter((a) => !a.startsWith("-")).slice(0, 2);
-    const known = ["run", "jobs", "stats", "dlq", "enqueue", "pause", "resume", "events"];
+    const known = [
+      "run",
+      "jobs",
+      "stats",
+      "dlq",
+      "enqueue",
+      "pause",
+      "resume",
+      "events",
+      "dashboard",
+      "limits",
+    ];
     const helpFor = known.includes(where[0] ?? "")
-      ? `svc-jobs ${where[0] === "dlq" || where[0] === "jobs" ? where.join(" ") : where[0]} --help`
+      ? `svc-jobs ${where[0] === "dlq" || where[0] === "jobs" || where[0] === "limits" ? where.join(" ") : where[0]} --help`
       : "svc-jobs --help";
     err.write(`svc-jobs: ${oneLine(error.message)} (see ${helpFor})\n`);
     return EXIT_USAGE;
@@ -86,7 +116,7 @@ function report(error: unknown, err: NodeJS.WritableStream, argv: string[]): num
 function buildProgram(version: string): Command {
   const program = new Command("svc-jobs")
     .description(
-      "Run svc-jobs workers and operate their queues (stats, jobs, dead letters, enqueue, pause, events).",
+      "Run svc-jobs workers and operate their queues (stats, jobs, dead letters, enqueue, pause, events, limits, dashboard).",
     )
     .version(version)
     .addOption(new Option("--driver <driver>", "queue backend: memory or redis").env("JOBS_DRIVER"))
@@ -202,11 +232,12 @@ function buildProgram(version: string): Command {
     program
       .command("jobs")
       .description(
-        "See and control jobs: list, show, cancel, retry, count (and run, the guide's spelling of svc-jobs run).",
+        "See and control jobs: list, show, cancel, retry, promote, count (and run, the guide's spelling of svc-jobs run).",
       ),
   );
   addRun(jobs);
   addJobsCommands(jobs, configure);
+  addLimitsCommands(program, configure);
 
   configure(
     program
@@ -350,6 +381,56 @@ function buildProgram(version: string): Command {
 
   configure(
     program
+      .command("dashboard")
+      .description(
+        `Serve the web dashboard for the queue (--prefix a,b for several) until Ctrl-C. Needs ${DASHBOARD_TOKEN_ENV} (or --token), or --username with ${DASHBOARD_PASSWORD_ENV}, or --no-auth.`,
+      )
+      .option("--port <port>", "port to listen on", port("--port"), 8080)
+      .option("--host <host>", "address to listen on (0.0.0.0: every interface)", "127.0.0.1")
+      .addOption(
+        new Option("--token <token>", "bearer token, 16+ characters (prefer the variable)").env(
+          DASHBOARD_TOKEN_ENV,
+        ),
+      )
+      .option("--username <name>", "basic-auth user name (with --password)")
+      .addOption(
+        new Option("--password <password>", "basic-auth password (prefer the variable)").env(
+          DASHBOARD_PASSWORD_ENV,
+        ),
+      )
+      .option("--no-auth", "no authentication: only behind a proxy that authenticates")
+      .option("--read-only", "show everything, hide and refuse every action")
+      .action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<
+          GlobalOptions & {
+            port: number;
+            host: string;
+            token?: string;
+            username?: string;
+            password?: string;
+            auth: boolean;
+            readOnly?: boolean;
+          }
+        >();
+        await dashboardCommand({
+          ...target(o, "dashboard"),
+          prefixes: o.prefix
+            .split(",")
+            .map((p) => p.trim())
+            .filter((p) => p !== ""),
+          port: o.port,
+          host: o.host,
+          ...(o.token === undefined ? {} : { token: o.token }),
+          ...(o.username === undefined ? {} : { username: o.username }),
+          ...(o.password === undefined ? {} : { password: o.password }),
+          noAuth: o.auth === false,
+          readOnly: o.readOnly ?? false,
+        });
+      }),
+  );
+
+  configure(
+    program
       .command("enqueue")
       .description("Enqueue a job and print its id.")
       .argument("<name>", "job name, e.g. send_email")
@@ -370,6 +451,10 @@ function buildProgram(version: string): Command {
         "a second enqueue with this key within 24 h returns the first job",
       )
       .option("--priority <n>", "higher runs first (default 0)", integer("--priority"))
+      .option(
+        "--group <name>",
+        "the job's group (a tenant, a customer): groups are served in turn and limited by svc-jobs limits set",
+      )
       .option("--json", "print the whole job as JSON instead of its id")
       .action(async (name: string, json: string, _opts: unknown, cmd: Command) => {
         const o = cmd.optsWithGlobals<
@@ -379,6 +464,7 @@ function buildProgram(version: string): Command {
             backoff?: number;
             dedupeKey?: string;
             priority?: number;
+            group?: string;
             json?: boolean;
           }
         >();
@@ -392,6 +478,7 @@ function buildProgram(version: string): Command {
           ...(o.backoff === undefined ? {} : { backoffSeconds: o.backoff }),
           ...(o.dedupeKey === undefined ? {} : { dedupeKey: o.dedupeKey }),
           ...(o.priority === undefined ? {} : { priority: o.priority }),
+          ...(o.group === undefined ? {} : { group: o.group }),
           printJob: o.json ?? false,
         });
       }),
@@ -401,7 +488,90 @@ function buildProgram(version: string): Command {
 
 type Configure = (cmd: Command) => Command;
 
-/** `svc-jobs jobs list|show|cancel|retry|count` (docs/contract.md, "Seeing and controlling jobs"). */
+/** `svc-jobs limits show|set` (docs/contract.md, "Flow control"). */
+function addLimitsCommands(program: Command, configure: Configure): void {
+  const limits = configure(
+    program
+      .command("limits")
+      .description(
+        "Show or set the queue's flow control: its rate limit, the limits of every group, per-group overrides.",
+      ),
+  );
+  configure(
+    limits
+      .command("show")
+      .description(
+        "Print the queue's rate limit, the limits of every group, the per-group overrides and any hold of the whole queue.",
+      )
+      .option(
+        "--json",
+        "print JSON: { rateLimit, groupLimits, groupOverrides, heldUntil } (ISO date)",
+      )
+      .action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>();
+        await limitsShowCommand({
+          ...target(o, "limits show"),
+          prefix: singlePrefix(o.prefix),
+          json: o.json ?? false,
+        });
+      }),
+  );
+  configure(
+    limits
+      .command("set")
+      .description(
+        "Change the queue's rate limit and the group limits (every group's, or with --group one group's override), then print what is in force. Options left out keep their value; every option is checked before anything changes.",
+      )
+      .option(
+        "--rate <max>/<seconds>",
+        "queue rate limit: at most <max> jobs start in any <seconds> (e.g. 10/1); none removes it",
+        rateOption("--rate", "jobs"),
+      )
+      .option(
+        "--group-concurrency <n>",
+        "jobs of one group processing at once; none removes that limit",
+        concurrencyOption("--group-concurrency"),
+      )
+      .option(
+        "--group-rate <max>/<seconds>",
+        "at most <max> jobs of one group start in any <seconds> (e.g. 5/1); none removes that limit",
+        rateOption("--group-rate", "jobs of one group"),
+      )
+      .option(
+        "--group <name>",
+        "apply the group options to this group only, as its override (it replaces the every-group limits for it)",
+      )
+      .option("--clear", "remove the limits of every group (with --group: that group's override)")
+      .option("--json", "print JSON of what is now in force, as limits show --json")
+      .action(async (_opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<
+          GlobalOptions & {
+            rate?: RateLimit | typeof NONE;
+            groupConcurrency?: number | typeof NONE;
+            groupRate?: RateLimit | typeof NONE;
+            group?: string;
+            clear?: boolean;
+            json?: boolean;
+          }
+        >();
+        const orNull = <T>(v: T | typeof NONE): T | null => (v === NONE ? null : v);
+        await limitsSetCommand({
+          ...target(o, "limits set"),
+          prefix: singlePrefix(o.prefix),
+          ...(o.rate === undefined ? {} : { rate: orNull(o.rate) }),
+          ...(o.groupConcurrency === undefined
+            ? {}
+            : { groupConcurrency: orNull(o.groupConcurrency) }),
+          ...(o.groupRate === undefined ? {} : { groupRate: orNull(o.groupRate) }),
+          ...(o.group === undefined ? {} : { group: o.group }),
+          clear: o.clear ?? false,
+          json: o.json ?? false,
+        });
+      }),
+  );
+}
+
+/** `svc-jobs jobs list|show|cancel|retry|promote|count` (docs/contract.md, "Seeing and controlling jobs"). */
 function addJobsCommands(jobs: Command, configure: Configure): void {
   const stateOption = () =>
     new Option("--state <state>", `one of ${JOB_STATES.join(", ")}`)
@@ -411,7 +581,7 @@ function addJobsCommands(jobs: Command, configure: Configure): void {
     jobs
       .command("list")
       .description(
-        "List the jobs in one state, a page at a time: id, name, state, attempts, priority, times, last error; prints the next page's --cursor.",
+        "List the jobs in one state, a page at a time: id, name, state, attempts, priority, group, times, last error; prints the next page's --cursor.",
       )
       .addOption(stateOption())
       .option("--name <name>", "only jobs of this name")
@@ -452,7 +622,7 @@ function addJobsCommands(jobs: Command, configure: Configure): void {
     jobs
       .command("show")
       .description(
-        "Show everything about one job: state, attempts, times, progress, result, payload.",
+        "Show everything about one job: state, attempts, priority, group, times, progress, result, payload.",
       )
       .argument("<id>", "job id")
       .option("--json", "print JSON (ISO dates)")
@@ -498,6 +668,24 @@ function addJobsCommands(jobs: Command, configure: Configure): void {
         const o = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>();
         await jobsRetryCommand({
           ...target(o, "jobs retry"),
+          prefix: singlePrefix(o.prefix),
+          id,
+          json: o.json ?? false,
+        });
+      }),
+  );
+  configure(
+    jobs
+      .command("promote")
+      .description(
+        "Make a delayed job ready now, in its place by its priority; exit 1 for a job that is not delayed.",
+      )
+      .argument("<id>", "job id")
+      .option("--json", "print JSON: { id, promoted }")
+      .action(async (id: string, _opts: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<GlobalOptions & { json?: boolean }>();
+        await jobsPromoteCommand({
+          ...target(o, "jobs promote"),
           prefix: singlePrefix(o.prefix),
           id,
           json: o.json ?? false,

@@ -246,6 +246,8 @@ function logOutcome(log: Logger, event: JobSettledEvent): void {
   };
   if (status === "completed") log.info(fields, "job completed");
   else if (status === "released") log.info(fields, "job handed back to the queue");
+  else if (status === "rate_limited")
+    log.info(fields, "job rate limited by its handler; back without a charged attempt");
   else if (status === "cancelled")
     log.info(fields, "job cancelled while running; handler aborted, not retried");
   else if (status === "lost")

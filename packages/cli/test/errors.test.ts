@@ -62,6 +62,19 @@ describe("usage errors", () => {
     [["events"], /svc-jobs events needs --follow .* or --after <event id>/],
     [["events", "--after", " "], /--after needs an event id/],
     [["enqueue", "x", "{}", "--priority", "high"], /--priority must be a whole number/],
+    [["jobs", "promote"], /missing required argument 'id'/],
+    [
+      ["limits", "set", "--rate", "10"],
+      /--rate must be <max>\/<seconds>, e.g. --rate 10\/1.*svc-jobs limits set --help/,
+    ],
+    [["limits", "set", "--rate", "0/1"], /--rate <max> \(before the \/\) must be a whole number/],
+    [["limits", "set", "--group-concurrency", "-1"], /--group-concurrency must be a whole number/],
+    [["limits", "set", "--group-rate", "1/0"], /--group-rate <seconds> \(after the \/\)/],
+    [["limits", "set", "--frob"], /unknown option '--frob'.*svc-jobs limits set --help/],
+    [["limits", "show", "--jsn"], /unknown option '--jsn'.*svc-jobs limits show --help/],
+    [["limits", "set"], /limits set changes nothing without an option/],
+    [["limits", "set", "--group", "vip"], /--group "vip" says which group/],
+    [["limits", "frob"], /unknown command 'frob'/],
   ])("bad option value %j is exit 2", async (args, message) => {
     expectOneLineError(await runBin(args, {}), 2, message);
   });
@@ -81,6 +94,10 @@ describe("usage errors", () => {
     ["jobs", "cancel"],
     ["jobs", "retry"],
     ["jobs", "count"],
+    ["jobs", "promote"],
+    ["limits"],
+    ["limits", "show"],
+    ["limits", "set"],
     ["pause"],
     ["resume"],
     ["events"],
@@ -92,12 +109,27 @@ describe("usage errors", () => {
 
   it("--help lists the commands that see and control jobs", async () => {
     const top = await runBin(["--help"], {});
-    for (const command of ["jobs", "pause", "resume", "events"]) {
+    for (const command of ["jobs", "pause", "resume", "events", "limits"]) {
       expect(top.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
     }
     const jobs = await runBin(["jobs", "--help"], {});
-    for (const command of ["run", "list", "show", "cancel", "retry", "count"]) {
+    for (const command of ["run", "list", "show", "cancel", "retry", "promote", "count"]) {
       expect(jobs.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
+    }
+    const limits = await runBin(["limits", "--help"], {});
+    for (const command of ["show", "set"]) {
+      expect(limits.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
+    }
+    const set = await runBin(["limits", "set", "--help"], {});
+    for (const option of [
+      "--rate",
+      "--group-concurrency",
+      "--group-rate",
+      "--group",
+      "--clear",
+      "--json",
+    ]) {
+      expect(set.stdout).toMatch(new RegExp(`^\\s+${option} `, "m"));
     }
   });
 
@@ -166,6 +198,9 @@ describe("configuration errors", () => {
       ["jobs", "cancel", "1"],
       ["jobs", "retry", "1"],
       ["jobs", "count", "--state", "dead"],
+      ["jobs", "promote", "1"],
+      ["limits", "show"],
+      ["limits", "set", "--rate", "10/1"],
       ["pause"],
       ["resume"],
       ["events", "--follow"],

@@ -7,9 +7,17 @@ import {
   jobsCancelCommand,
   jobsCountCommand,
   jobsListCommand,
+  jobsPromoteCommand,
   jobsRetryCommand,
   jobsShowCommand,
 } from "../src/jobs-command.js";
+import {
+  concurrencyOption,
+  limitsSetCommand,
+  limitsShowCommand,
+  NONE,
+  rateOption,
+} from "../src/limits-command.js";
 import type { AdminConnection } from "../src/open-admin.js";
 import { pauseCommand, resumeCommand } from "../src/pause-command.js";
 import { statsCommand } from "../src/stats-command.js";
@@ -102,6 +110,7 @@ describe("jobs list (memory)", () => {
       "state",
       "attempts",
       "priority",
+      "group",
       "created",
       "available",
       "finished",
@@ -362,5 +371,260 @@ describe("events (memory)", () => {
     expect(error.exitCode).toBe(EXIT_USAGE);
     expect(error.message).toMatch(/needs --follow .* or --after <event id>/);
     await queue.close();
+  });
+});
+
+describe("the group on jobs list and show (memory)", () => {
+  it("list has a group column (- without one), show a group line, --json the group", async () => {
+    const queue = new InMemoryJobQueue();
+    const grouped = await queue.enqueue("sync", { n: 1 }, { group: "tenant-42" });
+    const plain = await queue.enqueue("sync", { n: 2 });
+    const text = output();
+    await jobsListCommand({ ...memory(queue), state: "ready", limit: 10, out: text.out });
+    const rows = text.lines().map((l) => l.split(/\s+/));
+    expect(rows[0]?.slice(4, 7)).toEqual(["priority", "group", "created"]);
+    // The ready order of grouped jobs is the backend's (groups take turns): find each row.
+    const row = (id: string) => rows.find((r) => r[0] === id)?.slice(0, 6);
+    expect(row(grouped.id)).toEqual([grouped.id, "sync", "ready", "0/5", "0", "tenant-42"]);
+    expect(row(plain.id)).toEqual([plain.id, "sync", "ready", "0/5", "0", "-"]);
+
+    const json = output();
+    await jobsListCommand({
+      ...memory(queue),
+      state: "ready",
+      limit: 10,
+      json: true,
+      out: json.out,
+    });
+    const listed = json.json<{ jobs: { id: string; group: string | null }[] }>().jobs;
+    expect(listed).toHaveLength(2);
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: grouped.id, group: "tenant-42" }),
+        expect.objectContaining({ id: plain.id, group: null }),
+      ]),
+    );
+
+    const shown = output();
+    await jobsShowCommand({ ...memory(queue), id: grouped.id, out: shown.out });
+    expect(shown.text).toMatch(/^group:\s+tenant-42$/m);
+    const shownPlain = output();
+    await jobsShowCommand({ ...memory(queue), id: plain.id, out: shownPlain.out });
+    expect(shownPlain.text).toMatch(/^group:\s+-$/m);
+    const shownJson = output();
+    await jobsShowCommand({ ...memory(queue), id: grouped.id, json: true, out: shownJson.out });
+    expect(shownJson.json()).toMatchObject({ id: grouped.id, group: "tenant-42" });
+    await queue.close();
+  });
+});
+
+describe("jobs promote (memory)", () => {
+  it("makes a delayed job ready now; a job that is not delayed, or unknown, is exit 1", async () => {
+    const queue = new InMemoryJobQueue();
+    const job = await queue.enqueue("report", {}, { delaySeconds: 3600 });
+    const out = output();
+    await jobsPromoteCommand({ ...memory(queue), id: job.id, out: out.out });
+    expect(out.text).toBe(
+      `promoted job ${job.id} in "jobs": delayed -> ready, it runs in its turn by priority\n`,
+    );
+    expect(await queue.getJob(job.id)).toMatchObject({ state: "ready" });
+    expect((await queue.reserveNext())?.id).toBe(job.id);
+
+    const later = await queue.enqueue("report", {}, { delaySeconds: 3600 });
+    const json = output();
+    await jobsPromoteCommand({ ...memory(queue), id: later.id, json: true, out: json.out });
+    expect(json.json()).toEqual({ id: later.id, promoted: true });
+
+    const again = await failure(
+      jobsPromoteCommand({ ...memory(queue), id: later.id, out: output().out }),
+    );
+    expect(again.exitCode).toBe(EXIT_RUNTIME);
+    expect(again.message).toMatch(/is ready, not delayed: only a delayed job can be promoted/);
+    const unknown = await failure(
+      jobsPromoteCommand({ ...memory(queue), id: "999", out: output().out }),
+    );
+    expect(unknown.exitCode).toBe(EXIT_RUNTIME);
+    expect(unknown.message).toMatch(/job "999" not found/);
+    await queue.close();
+  });
+});
+
+describe("limits show and set (memory)", () => {
+  it("show prints no limits, then what set put in force; --json is getLimits() with ISO dates", async () => {
+    const queue = new InMemoryJobQueue();
+    const empty = output();
+    await limitsShowCommand({ ...memory(queue), out: empty.out });
+    expect(empty.lines()).toEqual([
+      'limits of queue "jobs":',
+      "rate limit:      none",
+      "group limits:    none",
+      "group overrides: none",
+      "held until:      - (not held)",
+    ]);
+
+    const set = output();
+    await limitsSetCommand({
+      ...memory(queue),
+      rate: { max: 10, perSeconds: 1 },
+      groupConcurrency: 2,
+      groupRate: { max: 5, perSeconds: 0.5 },
+      out: set.out,
+    });
+    expect(set.lines()).toEqual([
+      'limits of queue "jobs":',
+      "rate limit:      10 per 1s (at most 10 job(s) start in any 1s)",
+      "group limits:    concurrency 2, rate 5 per 0.5s (each group without an override)",
+      "group overrides: none",
+      "held until:      - (not held)",
+    ]);
+    expect(await queue.getLimits()).toEqual({
+      rateLimit: { max: 10, perSeconds: 1 },
+      groupLimits: { concurrency: 2, max: 5, perSeconds: 0.5 },
+      groupOverrides: {},
+      heldUntil: null,
+    });
+
+    // An override for one group; a note says it has no rate limit of its own.
+    const override = output();
+    await limitsSetCommand({
+      ...memory(queue),
+      group: "big",
+      groupConcurrency: 10,
+      out: override.out,
+    });
+    expect(override.lines().slice(3)).toEqual([
+      "group overrides: 1 group(s), below",
+      "held until:      - (not held)",
+      "group  concurrency  rate",
+      "big    10           none",
+      'note: the override of group "big" replaces the limits of every group, so it has no rate limit now; add --group-rate with --group big to give it one',
+    ]);
+    expect((await queue.getLimits()).groupOverrides).toEqual({ big: { concurrency: 10 } });
+
+    const json = output();
+    await limitsShowCommand({ ...memory(queue), json: true, out: json.out });
+    expect(json.json()).toEqual({
+      rateLimit: { max: 10, perSeconds: 1 },
+      groupLimits: { concurrency: 2, max: 5, perSeconds: 0.5 },
+      groupOverrides: { big: { concurrency: 10 } },
+      heldUntil: null,
+    });
+    await queue.close();
+  });
+
+  it("group options merge into what is set; none removes one limit; --clear removes them", async () => {
+    const queue = new InMemoryJobQueue();
+    const set = (
+      opts: Parameters<typeof limitsSetCommand>[0] extends infer O ? Partial<O> : never,
+    ) => limitsSetCommand({ ...memory(queue), out: output().out, ...opts });
+    await set({ groupConcurrency: 2, groupRate: { max: 5, perSeconds: 1 } });
+    await set({ groupConcurrency: 3 });
+    expect((await queue.getLimits()).groupLimits).toEqual({
+      concurrency: 3,
+      max: 5,
+      perSeconds: 1,
+    });
+    await set({ groupRate: null });
+    expect((await queue.getLimits()).groupLimits).toEqual({ concurrency: 3 });
+    await set({ groupConcurrency: null }); // nothing left: no group limits
+    expect((await queue.getLimits()).groupLimits).toBeNull();
+
+    await set({ groupConcurrency: 2 });
+    await set({ group: "vip", groupRate: { max: 100, perSeconds: 60 } });
+    await set({ group: "vip", groupConcurrency: 8 });
+    expect((await queue.getLimits()).groupOverrides).toEqual({
+      vip: { concurrency: 8, max: 100, perSeconds: 60 },
+    });
+    await set({ group: "vip", clear: true });
+    expect((await queue.getLimits()).groupOverrides).toEqual({});
+    expect((await queue.getLimits()).groupLimits).toEqual({ concurrency: 2 });
+    await set({ clear: true, rate: { max: 3, perSeconds: 2 } });
+    expect(await queue.getLimits()).toMatchObject({
+      rateLimit: { max: 3, perSeconds: 2 },
+      groupLimits: null,
+    });
+    await set({ rate: null });
+    expect((await queue.getLimits()).rateLimit).toBeNull();
+
+    const json = output();
+    await limitsSetCommand({ ...memory(queue), groupConcurrency: 1, json: true, out: json.out });
+    expect(json.json()).toEqual({
+      rateLimit: null,
+      groupLimits: { concurrency: 1 },
+      groupOverrides: {},
+      heldUntil: null,
+    });
+    await queue.close();
+  });
+
+  it("shows a hold of the whole queue from a handler's RateLimitError", async () => {
+    const queue = new InMemoryJobQueue();
+    await queue.enqueue("call_api", {});
+    const job = await queue.reserveNext();
+    await queue.release(job!, { delaySeconds: 60, scope: "queue" });
+    const limits = await queue.getLimits();
+    expect(limits.heldUntil).toBeInstanceOf(Date);
+    const text = output();
+    await limitsShowCommand({ ...memory(queue), out: text.out });
+    expect(text.text).toMatch(
+      /^held until:\s+\d{4}-\d\d-\d\dT\S+Z \(a handler's RateLimitError with scope "queue"\)$/m,
+    );
+    const json = output();
+    await limitsShowCommand({ ...memory(queue), json: true, out: json.out });
+    expect(json.json()).toMatchObject({ heldUntil: limits.heldUntil?.toISOString() });
+    await queue.close();
+  });
+
+  it("bad input is a usage error that changes nothing", async () => {
+    const queue = new InMemoryJobQueue();
+    await queue.setRateLimit({ max: 7, perSeconds: 1 });
+    await queue.setGroupLimits({ concurrency: 2 });
+    const before = await queue.getLimits();
+    const cases: [Partial<Parameters<typeof limitsSetCommand>[0]>, RegExp][] = [
+      [{}, /changes nothing without an option: give --rate/],
+      [{ group: "vip" }, /--group "vip" says which group .* add --group-concurrency/],
+      [{ group: "vip", rate: { max: 1, perSeconds: 1 } }, /--group "vip" says which group/],
+      [
+        { clear: true, groupConcurrency: 3 },
+        /--clear removes the group limits, so it does not go with/,
+      ],
+      [{ group: "", groupConcurrency: 3 }, /--group must name a group .* of 1 to 256 characters/],
+      [{ rate: { max: 0, perSeconds: 1 }, groupConcurrency: 3 }, /max must be an integer from 1/],
+    ];
+    for (const [opts, message] of cases) {
+      const error = await failure(
+        limitsSetCommand({ ...memory(queue), out: output().out, ...opts }),
+      );
+      expect(error.exitCode).toBe(EXIT_USAGE);
+      expect(error.message).toMatch(message);
+      expect(await queue.getLimits()).toEqual(before);
+    }
+    await queue.close();
+  });
+
+  it("the option parsers read max/seconds, a count, and none, and say how to fix the rest", () => {
+    const rate = rateOption("--rate", "jobs");
+    expect(rate("10/1")).toEqual({ max: 10, perSeconds: 1 });
+    expect(rate(" 100 / 60s ")).toEqual({ max: 100, perSeconds: 60 });
+    expect(rate("5/0.5")).toEqual({ max: 5, perSeconds: 0.5 });
+    expect(rate("None")).toBe(NONE);
+    expect(() => rate("10")).toThrow(
+      /--rate must be <max>\/<seconds>, e.g. --rate 10\/1 .* or none/,
+    );
+    expect(() => rate("ten/1")).toThrow(/--rate must be <max>\/<seconds>/);
+    expect(() => rate("0/1")).toThrow(
+      /--rate <max> \(before the \/\) must be a whole number from 1/,
+    );
+    expect(() => rate("1.5/1")).toThrow(/--rate must be <max>\/<seconds>/);
+    expect(() => rate("5/0")).toThrow(/--rate <seconds> \(after the \/\) must be more than 0/);
+    expect(() => rate("5/99999999")).toThrow(/at most 31536000/);
+    const concurrency = concurrencyOption("--group-concurrency");
+    expect(concurrency("4")).toBe(4);
+    expect(concurrency("none")).toBe(NONE);
+    for (const bad of ["-1", "0", "1.5", "x", "", "2000000"]) {
+      expect(() => concurrency(bad)).toThrow(
+        /--group-concurrency must be a whole number from 1 to 1000000/,
+      );
+    }
   });
 });

@@ -79,6 +79,7 @@ describe("svc-jobs jobs list", () => {
       "state",
       "attempts",
       "priority",
+      "group",
       "created",
       "available",
       "finished",

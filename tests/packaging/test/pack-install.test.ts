@@ -23,7 +23,15 @@ import { extractSnippets } from "./helpers/snippets.js";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../../..");
 const fixtures = path.resolve(here, "../fixtures/app");
-const PACKAGES = ["core", "redis", "registry", "scheduler", "webhooks", "cli"] as const;
+const PACKAGES = [
+  "core",
+  "redis",
+  "registry",
+  "scheduler",
+  "webhooks",
+  "cli",
+  "dashboard",
+] as const;
 
 let work: string;
 let tarballs: string[] = [];
@@ -155,7 +163,7 @@ describe.each([
 ])("installed with plain npm next to $label", ({ label, peers }) => {
   let dir: string;
 
-  it("npm install of the six tarballs finishes without ERESOLVE", () => {
+  it("npm install of every tarball finishes without ERESOLVE", () => {
     expect(tarballs).toHaveLength(PACKAGES.length);
     const result = installApp(label.startsWith("latest") ? "latest" : "previous", peers);
     dir = result.dir;
@@ -195,6 +203,7 @@ describe.each([
       ready: 0,
       dispatched: true,
       metrics: true,
+      dashboard: true,
     });
   });
 

@@ -1,0 +1,3 @@
+import { vitestConfig } from "@svc-jobs/test-servers/vitest-config";
+
+export default vitestConfig();
