@@ -127,21 +127,7 @@ export function encodeCursor(state: JobState, key: readonly (number | string)[])
  * `opts.cursor` when it is not a cursor of `state` with `arity` numbers.
  */
 export function decodeCursor(cursor: string, state: JobState, arity: number): number[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    throw invalidCursor(cursor, state);
-  }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== arity + 1 ||
-    parsed[0] !== state ||
-    !parsed.slice(1).every((n) => typeof n === "number" && Number.isFinite(n))
-  ) {
-    throw invalidCursor(cursor, state);
-  }
-  return parsed.slice(1) as number[];
+  return decodeCursorOf(cursor, state, new Array<"number">(arity).fill("number")) as number[];
 }
 
 /**
