@@ -15,8 +15,12 @@ export interface Target {
   cluster?: { host: string; port: number }[];
 }
 
-/** A no-op job's payload: small JSON, like a typical "send an email" job. */
-export type Payload = { to: string; n: number; t?: number };
+/**
+ * A no-op job's payload: small JSON, like a typical "send an email" job. `t`: the send time
+ * (pickup latency); `g` (svc-jobs only): the job's group, enqueued as `{ group: g }` and
+ * kept in the payload so the handler knows it (the fairness scenario).
+ */
+export type Payload = { to: string; n: number; t?: number; g?: string };
 
 /** What a scenario needs from a library, the same for all three. */
 export interface LibAdapter {
@@ -41,9 +45,18 @@ export interface LibAdapter {
   remaining(): Promise<number>;
   /**
    * svc-jobs only (untimed checks of the feature rows): completed jobs kept, entries in the
-   * event stream, and priority levels (other than 0) with jobs waiting.
+   * event stream, priority levels (other than 0) with jobs waiting, whether the next ready
+   * job has a group (1) or not (0), the group concurrency limit stored (0: none), and the
+   * most handlers of one group seen running at once in this process (0: no groups).
    */
-  inspect?(): Promise<{ completed: number; events: number; priorityLevels: number }>;
+  inspect?(): Promise<{
+    completed: number;
+    events: number;
+    priorityLevels: number;
+    readyHasGroup: number;
+    groupConcurrency: number;
+    maxGroupRunning: number;
+  }>;
   close(): Promise<void>;
 }
 
@@ -73,6 +86,15 @@ export interface SvcJobsFeatures {
   events?: boolean;
   /** The handler returns `{ ok: true, n }` (WorkerRunner acks with it as the result). */
   result?: boolean;
+  /**
+   * Enqueues job n with `group: "g" + (n % groups)` (unless its payload names a group `g`),
+   * and counts in the worker the most handlers of one group running at once.
+   */
+  groups?: number;
+  /** Calls `setGroupLimits({ concurrency })` when the queue is opened (before any work). */
+  groupConcurrency?: number;
+  /** The handler of a job whose payload group `g` is `group` waits `ms` (a timer) first. */
+  slowGroup?: { group: string; ms: number };
 }
 
 /** Opens a library on a queue. `queue` is the queue name (its hash tag on a cluster). */
@@ -107,8 +129,26 @@ async function openSvcJobs(
       : {}),
     ...(features.events !== undefined ? { events: features.events } : {}),
   });
+  if (features.groupConcurrency !== undefined) {
+    await queue.setGroupLimits({ concurrency: features.groupConcurrency });
+  }
   const levels = features.priorityLevels;
-  const opts = (p: Payload) => (levels ? { opts: { priority: p.n % levels } } : {});
+  const groups = features.groups;
+  const groupOf = (p: Payload) => p.g ?? (groups ? `g${p.n % groups}` : undefined);
+  const opts = (p: Payload) => {
+    const group = groupOf(p);
+    if (!levels && group === undefined) return {};
+    return {
+      opts: {
+        ...(levels ? { priority: p.n % levels } : {}),
+        ...(group !== undefined ? { group } : {}),
+      },
+    };
+  };
+  // Handlers of each group running now, and the most seen at once (the grouped rows' check).
+  const running = new Map<string, number>();
+  let maxGroupRunning = 0;
+  const slow = features.slowGroup;
   let runner: InstanceType<typeof WorkerRunner> | undefined;
   const holders: InstanceType<typeof RedisJobQueue>[] = [];
   return {
@@ -121,7 +161,7 @@ async function openSvcJobs(
       );
     },
     async startWorker(concurrency, onDone, onStart) {
-      const handler = features.result
+      const plain = features.result
         ? async (job: { payload: unknown }) => {
             const p = job.payload as Payload;
             onStart?.(p);
@@ -130,6 +170,25 @@ async function openSvcJobs(
         : onStart
           ? async (job: { payload: unknown }) => onStart(job.payload as Payload)
           : async () => {};
+      // Grouped or slowed rows only: the plain rows keep the handler above as it was.
+      const handler =
+        groups === undefined && slow === undefined
+          ? plain
+          : async (job: { payload: unknown }) => {
+              const p = job.payload as Payload;
+              const g = groupOf(p);
+              if (g === undefined) return plain(job);
+              const now = (running.get(g) ?? 0) + 1;
+              running.set(g, now);
+              if (now > maxGroupRunning) maxGroupRunning = now;
+              try {
+                const result = await plain(job);
+                if (slow && g === slow.group) await new Promise((r) => setTimeout(r, slow.ms));
+                return result;
+              } finally {
+                running.set(g, (running.get(g) ?? 1) - 1);
+              }
+            };
       runner = new WorkerRunner(queue, handler, {
         concurrency,
         onJobSettled: (outcome) => onDone(outcome.job.payload as Payload),
@@ -164,6 +223,13 @@ async function openSvcJobs(
         completed: s.completed,
         events: await client.xlen(`${queue.prefix}:events`),
         priorityLevels: await client.zcard(`${queue.prefix}:priorities`),
+        readyHasGroup: (await queue.listJobs({ state: "ready", limit: 1 })).jobs.some(
+          (j) => j.group != null,
+        )
+          ? 1
+          : 0,
+        groupConcurrency: (await queue.getLimits()).groupLimits?.concurrency ?? 0,
+        maxGroupRunning,
       };
     },
     async close() {

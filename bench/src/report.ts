@@ -35,11 +35,13 @@ const HEAD = [
   "svc-jobs / BullMQ",
   "svc-jobs / Bee-Queue",
 ];
-/** The extra column of a table whose figures have a `baseline` (the features table). */
-const VS_BASELINE = "vs plain";
+/** The extra column of a table whose figures have a `baseline` (features, fairness). */
+function vsBaseline(results: Results): string {
+  return results.figures.some((f) => f.baseline?.startsWith("fairness-")) ? "vs alone" : "vs plain";
+}
 
 function head(results: Results): string[] {
-  return results.figures.some((f) => f.baseline) ? [...HEAD, VS_BASELINE] : HEAD;
+  return results.figures.some((f) => f.baseline) ? [...HEAD, vsBaseline(results)] : HEAD;
 }
 
 /**
@@ -60,9 +62,15 @@ function baselineRatio(results: Results, row: Row): number | undefined {
 }
 
 function baselineCell(results: Results, row: Row): string {
-  if (!row.baseline) return row.id === "features-plain" ? "1.00x (base)" : "-";
+  if (!row.baseline)
+    return results.figures.some((f) => f.baseline === row.id) ? "1.00x (base)" : "-";
   const r = baselineRatio(results, row);
-  return r === undefined || Number.isNaN(r) ? "-" : `${r.toFixed(2)}x`;
+  if (r === undefined || Number.isNaN(r)) return "-";
+  const target = row.baselineTarget;
+  if (target === undefined) return `${r.toFixed(2)}x`;
+  const higher = row.better === "higher";
+  const met = higher ? r >= target : r <= target;
+  return `${r.toFixed(2)}x (${higher ? ">=" : "<="}${target} ${met ? "met" : "MISSED"})`;
 }
 
 const GROUP_TITLES: Record<string, string> = {
@@ -72,6 +80,8 @@ const GROUP_TITLES: Record<string, string> = {
 };
 
 function groupTitle(results: Results, group: string): string {
+  if (group === "fairness")
+    return "svc-jobs flow control: pickup latency of nine light groups, alone and while one group floods (vs alone: the median of the per-run ratios to the alone row of the same percentile, measured back to back in each run)";
   if (group === "features")
     return `svc-jobs features, one worker at concurrency 50 (N = ${results.n.toLocaleString("en-US")} jobs per row; vs plain: the median of the per-run ratios to the plain row, measured back to back in each run)`;
   const l = results.layout;
@@ -144,8 +154,9 @@ function markdownTable(results: Results): string {
 }
 
 /**
- * The dated "## Layout v2..." sections of the current BENCHMARKS.md (written by hand from a
- * `--only inflight,backlog` run): a full run keeps them at the end instead of dropping them.
+ * The dated "## Layout v2..." and "## Flow control..." sections of the current BENCHMARKS.md
+ * (written by hand from `--only` runs): a full run keeps them at the end instead of dropping
+ * them.
  */
 function keptSections(previous: string): string {
   const kept: string[] = [];
@@ -153,7 +164,8 @@ function keptSections(previous: string): string {
   for (const line of previous.split("\n")) {
     if (line.startsWith("## ")) {
       if (current) kept.push(current.join("\n").trimEnd());
-      current = line.startsWith("## Layout v2") ? [line] : undefined;
+      current =
+        line.startsWith("## Layout v2") || line.startsWith("## Flow control") ? [line] : undefined;
     } else if (current) current.push(line);
   }
   if (current) kept.push(current.join("\n").trimEnd());

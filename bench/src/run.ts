@@ -34,6 +34,13 @@ const option = (name: string) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const smoke = flag("smoke");
+const profiling = flag("profile");
+/**
+ * `--packages DIR`: bundle @svc-jobs/core and @svc-jobs/redis from DIR/core and DIR/redis
+ * (e.g. a `git archive` of one commit's packages/) instead of the working tree's, so a
+ * figure belongs to a known commit while the tree is being edited.
+ */
+const packagesDir = option("packages");
 const runs = Number(option("runs") ?? (smoke ? 1 : 3));
 const N = Number(option("n") ?? (smoke ? 300 : 20_000));
 /** Pickup latency: jobs sent at `LATENCY_RATE`/s (3,000 = 6 s per run). */
@@ -44,6 +51,19 @@ const INFLIGHT_SIZES = smoke ? [20, 50, 100] : [1_000, 10_000, 50_000];
 const INFLIGHT_ACKS = smoke ? 20 : 2_000;
 const BACKLOG = smoke ? 1_000 : 1_000_000;
 const BACKLOG_RESERVES = smoke ? 50 : 2_000;
+/**
+ * Fairness (issue 16): nine light groups send FAIR_N jobs in all at FAIR_RATE/s (50/s each),
+ * alone or while group "flood" has FAIR_FLOOD jobs queued whose handlers take FAIR_FLOOD_MS
+ * each; one worker at FAIR_CONCURRENCY; the "limited" case sets every group's concurrency to
+ * FAIR_GROUP_LIMIT.
+ */
+const FAIR_N = smoke ? 90 : 3_600;
+const FAIR_RATE = 450;
+const FAIR_LIGHT_GROUPS = 9;
+const FAIR_FLOOD = smoke ? 5_000 : 60_000;
+const FAIR_FLOOD_MS = 2;
+const FAIR_CONCURRENCY = 10;
+const FAIR_GROUP_LIMIT = 5;
 const only = option("only")?.split(",");
 const write = !smoke && !flag("no-write") && !option("only") && !option("libs");
 const libsWanted = (option("libs")?.split(",") as LibName[] | undefined) ?? [...LIBS];
@@ -96,6 +116,24 @@ async function bundleScenario(): Promise<void> {
     conditions: ["@svc-jobs/source"],
     external: ["bullmq", "bee-queue", "ioredis"],
     logLevel: "warning",
+    plugins: packagesDir
+      ? [
+          {
+            name: "svc-jobs-packages",
+            setup(b) {
+              const entries: Record<string, string> = {
+                "@svc-jobs/core": "core/src/index.ts",
+                "@svc-jobs/core/backend": "core/src/backend.ts",
+                "@svc-jobs/redis": "redis/src/index.ts",
+              };
+              b.onResolve({ filter: /^@svc-jobs\/(core|redis)(\/backend)?$/ }, (args) => {
+                const entry = entries[args.path];
+                return entry ? { path: join(packagesDir, entry) } : undefined;
+              });
+            },
+          },
+        ]
+      : [],
   });
 }
 
@@ -187,12 +225,14 @@ export interface Figure {
   targets?: Partial<Record<LibName | "rtt", number>>;
   note?: string;
   /** Figures with a group get their own table (`--only <group>` selects them all). */
-  group?: "inflight" | "backlog" | "features";
+  group?: "inflight" | "backlog" | "features" | "fairness";
   /**
    * The id of the figure this one is compared with in its table's "vs plain" column (same
    * measure: the median of the per-run ratios).
    */
   baseline?: string;
+  /** A target for the ratio to the baseline (">=" for "higher" figures, "<=" for "lower"). */
+  baselineTarget?: number;
 }
 
 export interface Results {
@@ -216,6 +256,11 @@ interface Env {
   usedMemory(): Promise<number>;
   cluster?: () => Promise<{ target: Target; flush(): Promise<void>; stop(): Promise<void> }>;
   redisPid: number;
+  /**
+   * `--profile` (features and fairness): `CONFIG RESETSTAT` now; the returned function prints
+   * Redis's command stats and CPU since then to stderr, under `label`.
+   */
+  profile(): Promise<(label: string) => Promise<void>>;
 }
 
 type Measure = (lib: LibName, env: Env) => Promise<Record<string, number>>;
@@ -296,8 +341,24 @@ const FEATURE_VARIANTS = {
   retention: { result: true, keepCompleted: 10_000 },
   /** Queue option `events: false`. */
   eventsOff: { result: true, events: false },
+  /**
+   * Issue 16: job i in group `g{i % 100}`, every group limited to 2 jobs at once (200 slots
+   * for 50 in flight: the limit is checked at every reserve and c50 can fill).
+   */
+  groups: { result: true, groups: 100, groupConcurrency: 2 },
+  /** As groups, with at most 1 job at once per group (100 slots for 50 in flight). */
+  groupsTight: { result: true, groups: 100, groupConcurrency: 1 },
 } as const satisfies Record<string, SvcJobsFeatures>;
 type FeatureVariant = keyof typeof FEATURE_VARIANTS;
+/** The figure id of each variant: `features-<id>`. */
+const FEATURE_IDS: Record<FeatureVariant, string> = {
+  plain: "plain",
+  priority: "priority",
+  retention: "retention",
+  eventsOff: "events-off",
+  groups: "groups",
+  groupsTight: "groups-tight",
+};
 const FEATURE_ORDER = Object.keys(FEATURE_VARIANTS) as FeatureVariant[];
 let featureRuns = 0;
 
@@ -318,6 +379,19 @@ function checkFeature(
   if (worked.completed !== kept) fail(`${kept} completed jobs kept expected`);
   if (variant === "eventsOff" ? worked.events !== 0 : !(Number(worked.events) > 0))
     fail(variant === "eventsOff" ? "no events expected" : "events expected");
+  const grouped: SvcJobsFeatures = FEATURE_VARIANTS[variant];
+  const limit = grouped.groupConcurrency ?? 0;
+  if (filled.readyHasGroup !== (grouped.groups ? 1 : 0))
+    fail(
+      grouped.groups ? "ready jobs with a group expected" : "ready jobs without a group expected",
+    );
+  if (filled.groupConcurrency !== limit || worked.groupConcurrency !== limit)
+    fail(`group concurrency ${limit} expected in getLimits()`);
+  if (
+    grouped.groups &&
+    !(Number(worked.maxGroupRunning) >= 1 && Number(worked.maxGroupRunning) <= limit)
+  )
+    fail(`at most ${limit} jobs of one group running at once expected`);
 }
 
 measures.features = async (lib, env) => {
@@ -339,10 +413,77 @@ measures.features = async (lib, env) => {
       concurrency: 50,
       features,
     } as const;
+    const report = await env.profile();
     const { jobsPerSec } = await runWorkers([spec], N, true, ([worked]) =>
       checkFeature(variant, filled, worked ?? {}),
     );
+    await report(`features ${variant} (work only)`);
     out[variant] = jobsPerSec;
+  }
+  return out;
+};
+
+/** The fairness cases, measured back to back in each run (the order rotates each run). */
+const FAIR_CASES = {
+  /** The nine light groups alone. */
+  alone: { flood: 0, groupConcurrency: undefined },
+  /** While group "flood" has a backlog; no group limit: round-robin alone. */
+  flood: { flood: FAIR_FLOOD, groupConcurrency: undefined },
+  /** As flood, with every group's concurrency limited to FAIR_GROUP_LIMIT. */
+  limited: { flood: FAIR_FLOOD, groupConcurrency: FAIR_GROUP_LIMIT },
+} as const;
+type FairCase = keyof typeof FAIR_CASES;
+const FAIR_ORDER = Object.keys(FAIR_CASES) as FairCase[];
+let fairRuns = 0;
+
+measures.fairness = async (lib, env) => {
+  const r = fairRuns++;
+  const out: Record<string, number> = {};
+  for (let i = 0; i < FAIR_ORDER.length; i++) {
+    const name = FAIR_ORDER[(i + r) % FAIR_ORDER.length] as FairCase;
+    const c = FAIR_CASES[name];
+    const features: SvcJobsFeatures = {
+      slowGroup: { group: "flood", ms: FAIR_FLOOD_MS },
+      ...(c.groupConcurrency !== undefined ? { groupConcurrency: c.groupConcurrency } : {}),
+    };
+    await env.flush();
+    if (c.flood > 0) {
+      await runChild({
+        kind: "fill",
+        lib,
+        target: env.target,
+        queue: Q,
+        n: c.flood,
+        parallel: 4,
+        group: "flood",
+        features,
+      });
+    }
+    const report = await env.profile();
+    const got = await runChild({
+      kind: "fairness",
+      lib,
+      target: env.target,
+      queue: Q,
+      n: FAIR_N,
+      rate: FAIR_RATE,
+      concurrency: FAIR_CONCURRENCY,
+      lightGroups: FAIR_LIGHT_GROUPS,
+      flood: c.flood,
+      features,
+    });
+    await report(`fairness ${name}`);
+    const fail = (what: string) => {
+      throw new Error(`fairness ${name}: ${what} (${JSON.stringify(got)})`);
+    };
+    if (got.light !== FAIR_N) fail(`${FAIR_N} light pickups expected`);
+    if (c.flood > 0 && !(Number(got.floodLeft) > FAIR_CONCURRENCY))
+      fail("the flood ended before the measurement did (make FAIR_FLOOD larger)");
+    if (got.groupConcurrency !== (c.groupConcurrency ?? 0))
+      fail("the group concurrency limit was not stored");
+    if (c.groupConcurrency !== undefined && Number(got.maxGroupRunning) > c.groupConcurrency)
+      fail(`more than ${c.groupConcurrency} jobs of one group ran at once`);
+    for (const [k, v] of Object.entries(got)) out[`${name}.${k}`] = v;
   }
   return out;
 };
@@ -570,9 +711,21 @@ const FIGURES: (Figure & { measure: string; pick: string })[] = [
         label: "process c50, events: false",
         note: "as plain, with the queue option `events: false` on both sides (no event stream: the fill and the worker record no events; checked: the stream is empty). Its vs-plain ratio is what the default event stream costs",
       },
+      {
+        variant: "groups",
+        label: "process c50, 100 groups, group concurrency 2",
+        note: "issue 16 (target: at least 0.8x plain). As plain, but job i is enqueued with `group: \"g\" + (i % 100)` (200 jobs per group) and the queue has `setGroupLimits({ concurrency: 2 })`, set before the fill: at most 2 jobs of one group at once, 200 slots for the worker's 50, so c50 fills while every reserve serves the round-robin and checks the group's limit (checked: the fill leaves ready jobs with a group, `getLimits()` shows the limit, and no more than 2 handlers of one group ever ran at once)",
+        target: 0.8,
+      },
+      {
+        variant: "groupsTight",
+        label: "process c50, 100 groups, group concurrency 1",
+        note: "issue 16 (target: at least 0.8x plain). As the row above with `setGroupLimits({ concurrency: 1 })`: one job per group at once, 100 slots for 50 in flight, so a group whose turn comes while its job runs is skipped (checked as above, at most 1 handler of one group at once)",
+        target: 0.8,
+      },
     ] as const
-  ).map(({ variant, label, note }) => ({
-    id: `features-${variant === "eventsOff" ? "events-off" : variant}`,
+  ).map(({ variant, label, note, ...rest }) => ({
+    id: `features-${FEATURE_IDS[variant]}`,
     label: `${label} (jobs/s)`,
     unit: "jobs/s",
     better: "higher" as const,
@@ -582,7 +735,33 @@ const FIGURES: (Figure & { measure: string; pick: string })[] = [
     note: `svc-jobs only. ${note}`,
     group: "features" as const,
     ...(variant === "plain" ? {} : { baseline: "features-plain" }),
+    ...("target" in rest ? { baselineTarget: rest.target } : {}),
   })),
+  ...(["p50", "p99"] as const).flatMap((q) =>
+    (
+      [
+        ["alone", "nine light groups alone"],
+        ["flood", "while one group floods, no group limit"],
+        ["limited", `while one group floods, group concurrency ${FAIR_GROUP_LIMIT}`],
+      ] as const
+    ).map(([c, what]) => ({
+      id: `fairness-${c}-${q}`,
+      label: `pickup latency ${q}, ${what} (ms)`,
+      unit: "ms",
+      better: "lower" as const,
+      libs: ["svc-jobs" as const],
+      measure: "fairness",
+      pick: `${c}.${q}`,
+      group: "fairness" as const,
+      ...(c === "alone" ? {} : { baseline: `fairness-alone-${q}` }),
+      ...(c !== "alone" && q === "p99" ? { baselineTarget: 1.5 } : {}),
+      ...(c === "alone" && q === "p50"
+        ? {
+            note: `svc-jobs only, issue 16 (target: the p99 while one group floods within 1.5x of the p99 alone). One worker process at concurrency ${FAIR_CONCURRENCY}; in its process a producer enqueues ${FAIR_N.toLocaleString("en-US")} jobs one at a time at ${FAIR_RATE}/s, to groups light0-light${FAIR_LIGHT_GROUPS - 1} in turn (${FAIR_RATE / FAIR_LIGHT_GROUPS}/s each), with the send time in the payload; the handler (no-op) records \`now - sent\`. "while one group floods": ${FAIR_FLOOD.toLocaleString("en-US")} jobs of group "flood" enqueued before (bulk, untimed, another process), whose handlers each wait ${FAIR_FLOOD_MS} ms (a timer: a call to a slow downstream), so the flood alone keeps all ${FAIR_CONCURRENCY} slots busy (checked: flood jobs still waiting when the last light job is picked up). "no group limit": round-robin alone gives the light groups their turn; "group concurrency ${FAIR_GROUP_LIMIT}": \`setGroupLimits({ concurrency: ${FAIR_GROUP_LIMIT} })\`, so the flood holds at most ${FAIR_GROUP_LIMIT} slots (checked). The three cases run back to back in each run (order rotating)`,
+          }
+        : {}),
+    })),
+  ),
   ...INFLIGHT_SIZES.flatMap((n) =>
     ORDERS.map((order) => ({
       id: `inflight-${n}-${order}`,
@@ -640,6 +819,33 @@ async function main(): Promise<void> {
     usedMemory: async () => {
       const text = await admin.info("memory");
       return Number(/used_memory:(\d+)/.exec(text)?.[1]);
+    },
+    profile: async () => {
+      if (!profiling) return async () => {};
+      const cpu = async () => {
+        const text = await admin.info("cpu");
+        const f = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(text)?.[1]);
+        return f("used_cpu_sys") + f("used_cpu_user");
+      };
+      await admin.config("RESETSTAT");
+      const cpu0 = await cpu();
+      const t0 = Date.now();
+      return async (label) => {
+        const wall = (Date.now() - t0) / 1000;
+        const used = (await cpu()) - cpu0;
+        const text = await admin.info("commandstats");
+        const rows = [...text.matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)]
+          .map(([, cmd, calls, usec]) => ({ cmd, calls: Number(calls), usec: Number(usec) }))
+          .sort((a, b) => b.usec - a.usec)
+          .slice(0, 14)
+          .map(
+            (r) =>
+              `${r.cmd} ${r.calls} calls ${(r.usec / r.calls).toFixed(1)} us/call ${(r.usec / 1000).toFixed(0)} ms`,
+          );
+        process.stderr.write(
+          `[profile ${label}] ${wall.toFixed(1)} s, redis CPU ${used.toFixed(2)} s (${((used / wall) * 100).toFixed(0)}%)\n  ${rows.join("\n  ")}\n`,
+        );
+      };
     },
     cluster: async () => {
       const c = await startRedisCluster({ masters: 3 });

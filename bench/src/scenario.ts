@@ -25,7 +25,8 @@ export interface ScenarioSpec {
     | "work"
     | "latency"
     | "inflight"
-    | "reserve";
+    | "reserve"
+    | "fairness";
   lib: LibName;
   target: Target;
   queue: string;
@@ -40,13 +41,22 @@ export interface ScenarioSpec {
   order?: "oldest" | "random";
   /** svc-jobs only: priorities, retention, events, handler result (the "features" rows). */
   features?: SvcJobsFeatures;
+  /** fill (svc-jobs only): every job's payload group `g`, enqueued as its `group`. */
+  group?: string;
+  /**
+   * fairness: light jobs go to groups `light0` to `light{lightGroups - 1}` in turn, `n` of
+   * them at `rate` jobs/s in all; `flood` jobs of group `flood` were enqueued before (0: the
+   * light groups alone).
+   */
+  lightGroups?: number;
+  flood?: number;
 }
 
 const now = () => performance.timeOrigin + performance.now();
 const BULK = 1000;
 
-function payload(n: number): Payload {
-  return { to: "user@example.com", n };
+function payload(n: number, g?: string): Payload {
+  return g === undefined ? { to: "user@example.com", n } : { to: "user@example.com", n, g };
 }
 
 function out(result: object): void {
@@ -105,7 +115,7 @@ async function main(spec: ScenarioSpec): Promise<void> {
             const i = next;
             next += BULK;
             const batch: Payload[] = [];
-            for (let j = i; j < Math.min(spec.n, i + BULK); j++) batch.push(payload(j));
+            for (let j = i; j < Math.min(spec.n, i + BULK); j++) batch.push(payload(j, spec.group));
             await lib.enqueueBulk(batch);
           }
         };
@@ -223,6 +233,59 @@ async function main(spec: ScenarioSpec): Promise<void> {
           p50: percentile(latencies, 0.5),
           p99: percentile(latencies, 0.99),
           max: latencies[latencies.length - 1],
+        });
+        break;
+      }
+      case "fairness": {
+        // Pickup latency of light groups' jobs (enqueue call to handler start), sent at a
+        // steady rate by a producer in the worker's process, while group "flood" has a
+        // backlog (enqueued before, untimed) whose handlers take `slowGroup.ms` each.
+        const rate = spec.rate ?? 450;
+        const groups = spec.lightGroups ?? 9;
+        const latencies: number[] = [];
+        let floodStarted = 0;
+        let floodAtStart = -1;
+        let finish!: () => void;
+        const finished = new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+        await lib.startWorker(
+          spec.concurrency ?? 10,
+          () => {},
+          (p) => {
+            if (p.g === "flood") floodStarted++;
+            else if (p.t !== undefined) {
+              latencies.push(now() - p.t);
+              if (latencies.length >= spec.n) finish();
+            }
+          },
+        );
+        await lib.enqueueOne(payload(-1, "light0")); // warm the producer's connection
+        await new Promise((r) => setTimeout(r, 200));
+        floodAtStart = floodStarted;
+        const t0 = now();
+        for (let i = 0; i < spec.n; i++) {
+          const due = t0 + (i * 1000) / rate;
+          const wait = due - now();
+          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+          await lib.enqueueOne({ ...payload(i, `light${i % groups}`), t: now() });
+        }
+        await finished;
+        const ms = now() - t0;
+        // The flood must outlast the measurement: its jobs still waiting at the end.
+        const left = await lib.remaining();
+        const checks = await lib.inspect?.();
+        latencies.sort((a, b) => a - b);
+        out({
+          p50: percentile(latencies, 0.5),
+          p99: percentile(latencies, 0.99),
+          max: latencies[latencies.length - 1],
+          light: latencies.length,
+          ms,
+          floodPerSec: ((floodStarted - floodAtStart) / ms) * 1000,
+          floodLeft: left,
+          groupConcurrency: checks?.groupConcurrency ?? 0,
+          maxGroupRunning: checks?.maxGroupRunning ?? 0,
         });
         break;
       }

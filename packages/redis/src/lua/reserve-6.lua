@@ -90,7 +90,13 @@ if rateMax then
 end
 
 -- Whether a start may need a member in a group's window: only when some group limits exist.
-local GROUP_RATES = str(lim[3]) ~= nil or redis.call('EXISTS', prefix .. ':limits:groups') == 1
+-- Read once per call: whether any group has an override, or a hold, to look up.
+local HAS_OVERRIDES = redis.call('EXISTS', prefix .. ':limits:groups') == 1
+local HAS_HOLDS = redis.call('EXISTS', prefix .. ':groups:held') == 1
+local defaultSpec = str(lim[3])
+-- A group rate in the default limits ('c,max,per' with a max), or in some override.
+local GROUP_RATES = HAS_OVERRIDES
+  or (defaultSpec ~= nil and string.match(defaultSpec, '^[^,]*,[^,]+,') ~= nil)
 
 -- Takes a popped id: counts the attempt and hides it until the deadline; returns its fields
 -- (HGETALL), or nil when it must not run (see below).
@@ -148,7 +154,8 @@ end
 -- per call.
 local groupDefault = false
 local function limitsOf(group)
-  local spec = str(redis.call('HGET', prefix .. ':limits:groups', group))
+  local spec
+  if HAS_OVERRIDES then spec = str(redis.call('HGET', prefix .. ':limits:groups', group)) end
   if not spec then
     if groupDefault == false then
       groupDefault = nil
@@ -167,7 +174,8 @@ end
 -- When a group at a limit (or held) may run again (epoch seconds), nil when it may now.
 local function blockedUntil(group, gp, limits)
   local untilS
-  local held = tonumber(str(redis.call('HGET', prefix .. ':groups:held', group)) or '')
+  local held
+  if HAS_HOLDS then held = tonumber(str(redis.call('HGET', prefix .. ':groups:held', group)) or '') end
   if held then
     if held > nowS then untilS = held else redis.call('HDEL', prefix .. ':groups:held', group) end
   end
@@ -231,42 +239,68 @@ if redis.call('ZCARD', ringKey) == 0 then
 else
   -- The rotation (docs/contract.md, "Groups"): the front serves one job and goes to the
   -- back; a group at a limit waits in groups:wait; the jobs without a group ('') take their
-  -- turn as one more participant.
+  -- turn as one more participant. Done a pass at a time: the next `budget` participants are
+  -- read and taken out at once, each serves at most one job, and those that still have jobs
+  -- go back in the order they were served, which is what one turn at a time gives.
+  local popped = 0
   while #out - 1 < budget do
     if anyWaiting(prefix, readyKey) then joinRotation(prefix, '') end
-    local group = redis.call('ZRANGE', ringKey, 0, 0)[1]
-    if not group then break end
-    redis.call('ZREM', ringKey, group)
-    if group == '' then
-      local id = popWaiting(prefix, readyKey, 1)[1]
-      if id then
-        if anyWaiting(prefix, readyKey) then toBack(prefix, '') end
-        local f = take(id)
-        if f then out[#out + 1] = f end
-      end
-    else
-      local gp = groupPrefix(prefix, group)
-      local limits = limitsOf(group)
-      local untilS = blockedUntil(group, gp, limits)
-      if untilS then
-        redis.call('ZADD', waitKey, fmtSec(untilS), group)
-      else
-        local id = popWaiting(gp, gp .. ':ready', 1)[1]
+    local pass = redis.call('ZRANGE', ringKey, 0, budget - (#out - 1) - 1)
+    if #pass == 0 then break end
+    redis.call('ZREM', ringKey, unpack(pass))
+    local back = {}
+    for _, group in ipairs(pass) do
+      if group == '' then
+        local id = popWaiting(prefix, readyKey, 1)[1]
         if id then
-          redis.call('DECR', prefix .. ':groups:ready')
-          if groupWaiting(gp) then toBack(prefix, group) end
-          local f, startId = take(id)
-          if f then
-            out[#out + 1] = f
-            if limits and limits.max then
-              redis.call('ZADD', gp .. ':starts', fmtUs(nowUs), startId)
-              redis.call('PEXPIRE', gp .. ':starts', math.ceil(limits.per * 1000) + 1000)
+          if anyWaiting(prefix, readyKey) then back[#back + 1] = '' end
+          local f = take(id)
+          if f then out[#out + 1] = f end
+        end
+      else
+        local gp = groupPrefix(prefix, group)
+        local limits = limitsOf(group)
+        local untilS = blockedUntil(group, gp, limits)
+        if untilS then
+          redis.call('ZADD', waitKey, fmtSec(untilS), group)
+        else
+          -- One job from the front of the group: its `ready` list unless it has priority
+          -- levels of its own.
+          local rk = gp .. ':ready'
+          local id, more
+          if redis.call('ZCARD', gp .. ':priorities') == 0 then
+            id = str(redis.call('RPOP', rk))
+            more = id and redis.call('LLEN', rk) > 0
+          else
+            id = popWaiting(gp, rk, 1)[1]
+            more = id and groupWaiting(gp)
+          end
+          if id then
+            popped = popped + 1
+            if more then back[#back + 1] = group end
+            local f, startId = take(id)
+            if f then
+              out[#out + 1] = f
+              if limits and limits.max then
+                redis.call('ZADD', gp .. ':starts', fmtUs(nowUs), startId)
+                redis.call('PEXPIRE', gp .. ':starts', math.ceil(limits.per * 1000) + 1000)
+              end
             end
           end
         end
       end
     end
+    if #back > 0 then
+      local last = redis.call('INCRBY', prefix .. ':groups:turn', #back)
+      local args = {}
+      for i, group in ipairs(back) do
+        args[#args + 1] = last - #back + i
+        args[#args + 1] = group
+      end
+      redis.call('ZADD', ringKey, unpack(args))
+    end
   end
+  if popped > 0 then redis.call('DECRBY', prefix .. ':groups:ready', popped) end
 end
 
 if #out == 1 then

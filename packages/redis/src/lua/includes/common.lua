@@ -184,13 +184,17 @@ local function endReservation(prefix, processingKey, vtKey, id)
   if group then
     local gp = groupPrefix(prefix, group)
     redis.call('ZREM', gp .. ':active', id)
-    -- Out of groups:wait even without a ready job now: one that comes back ready later (a
-    -- retry, a release) then joins the rotation at once instead of waiting for an old time.
-    redis.call('ZREM', prefix .. ':groups:wait', group)
-    if groupWaiting(gp) and not str(redis.call('ZSCORE', prefix .. ':groups', group)) then
-      toBack(prefix, group)
-      if redis.call('LPUSH', prefix .. ':wake', '1') > WAKE_CAP then
-        redis.call('LTRIM', prefix .. ':wake', 0, WAKE_CAP - 1)
+    -- A group in the rotation takes its turn anyway (the usual case: nothing more to do).
+    -- Otherwise it leaves groups:wait, even without a ready job now: one that comes back
+    -- ready later (a retry, a release) then joins the rotation at once instead of waiting
+    -- for an old time.
+    if not str(redis.call('ZSCORE', prefix .. ':groups', group)) then
+      redis.call('ZREM', prefix .. ':groups:wait', group)
+      if groupWaiting(gp) then
+        toBack(prefix, group)
+        if redis.call('LPUSH', prefix .. ':wake', '1') > WAKE_CAP then
+          redis.call('LTRIM', prefix .. ':wake', 0, WAKE_CAP - 1)
+        end
       end
     end
   end
