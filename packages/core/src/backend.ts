@@ -43,6 +43,7 @@ export { describeValue } from "./describe-value.js";
 export { visibilityExpiredMessage } from "./error-message.js";
 export {
   type ResolvedReleaseOptions,
+  rateWindowGuardSeconds,
   validateGroup,
   validateGroupLimits,
   validateRateLimit,

@@ -135,6 +135,16 @@ export function isRateLimitError(err: unknown): err is RateLimitError {
 
 // ---- checks shared by every backend -----------------------------------------------------
 
+/**
+ * The guard a rate window gets on real time (docs/contract.md, "Flow control"): with the
+ * system clock a start counts for `perSeconds` plus min(100 ms, perSeconds / 10), so the
+ * limit also holds between handler start times, which lag their reserve by scheduling
+ * jitter; with an injected clock (tests) the window is exact.
+ */
+export function rateWindowGuardSeconds(perSeconds: number, realTime: boolean): number {
+  return realTime ? Math.min(0.1, perSeconds / 10) : 0;
+}
+
 /** Longest group name, in characters. */
 export const MAX_GROUP_LENGTH = 256;
 

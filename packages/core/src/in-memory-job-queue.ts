@@ -1,4 +1,4 @@
-import type { Clock } from "./clock.js";
+import { type Clock, systemClock } from "./clock.js";
 import type {
   AckOptions,
   CancelOptions,
@@ -166,6 +166,8 @@ export class InMemoryJobQueue implements JobQueue {
   #groups = new Map<string, GroupState>();
   #rotation = new Rotation();
   #groupWaits = new GroupWaits();
+  /** The system clock: rate windows get their real-time guard (docs/contract.md, "Flow control"). */
+  #realTime: boolean;
   /** Ready jobs with a group (the others are in #ready). */
   #groupedReady = 0;
 
@@ -173,6 +175,7 @@ export class InMemoryJobQueue implements JobQueue {
     const resolved = resolveQueueOptions(options);
     this.visibilityTimeoutSeconds = resolved.visibilityTimeoutSeconds;
     this.#clock = resolved.clock;
+    this.#realTime = resolved.clock === systemClock;
     this.#retry = resolved.retry;
     this.#maxPayloadBytes = resolved.maxPayloadBytes;
     this.#completed = { retention: resolved.keepCompleted, entries: new Deque() };
@@ -636,7 +639,7 @@ export class InMemoryJobQueue implements JobQueue {
     if (this.#paused) return null;
     // docs/contract.md, "Flow control": a hold, then the queue's rate limit.
     if (this.#queueHoldUntil > now) return null;
-    const rate = resolveRateLimit(this.#rateLimit);
+    const rate = resolveRateLimit(this.#rateLimit, this.#realTime);
     if (rate !== null && this.#queueWindow.count(now, rate.perMs) >= rate.max) return null;
     const stored = this.#nextReady(now);
     if (!stored) return null;
@@ -747,7 +750,7 @@ export class InMemoryJobQueue implements JobQueue {
   }
 
   #limitsOf(group: string): ResolvedGroupLimits | null {
-    return resolveGroupLimits(this.#groupOverrides.get(group) ?? this.#groupLimits);
+    return resolveGroupLimits(this.#groupOverrides.get(group) ?? this.#groupLimits, this.#realTime);
   }
 
   /**
@@ -942,7 +945,7 @@ export class InMemoryJobQueue implements JobQueue {
         this.#groupWaits.next(),
         this.#queueHoldUntil > now ? this.#queueHoldUntil : undefined,
       ];
-      const rate = resolveRateLimit(this.#rateLimit);
+      const rate = resolveRateLimit(this.#rateLimit, this.#realTime);
       if (rate !== null && this.#queueWindow.count(now, rate.perMs) >= rate.max) {
         times.push(this.#queueWindow.nextFree(rate.perMs));
       }

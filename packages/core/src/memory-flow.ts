@@ -1,4 +1,4 @@
-import type { GroupLimits, RateLimit } from "./flow-control.js";
+import { type GroupLimits, type RateLimit, rateWindowGuardSeconds } from "./flow-control.js";
 import { Deque, type PriorityReady } from "./priority-ready.js";
 
 // The in-memory queue's flow-control bookkeeping (docs/contract.md, "Flow control"): the
@@ -70,17 +70,28 @@ export interface ResolvedGroupLimits {
   perMs: number;
 }
 
-export function resolveGroupLimits(limits: GroupLimits | null): ResolvedGroupLimits | null {
+/** The window in ms with its real-time guard ({@link rateWindowGuardSeconds}). */
+function windowMs(perSeconds: number, realTime: boolean): number {
+  return (perSeconds + rateWindowGuardSeconds(perSeconds, realTime)) * 1000;
+}
+
+export function resolveGroupLimits(
+  limits: GroupLimits | null,
+  realTime: boolean,
+): ResolvedGroupLimits | null {
   if (limits === null) return null;
   return {
     concurrency: limits.concurrency ?? Number.POSITIVE_INFINITY,
     max: limits.max ?? Number.POSITIVE_INFINITY,
-    perMs: (limits.perSeconds ?? 0) * 1000,
+    perMs: limits.perSeconds === undefined ? 0 : windowMs(limits.perSeconds, realTime),
   };
 }
 
-export function resolveRateLimit(limit: RateLimit | null): { max: number; perMs: number } | null {
-  return limit === null ? null : { max: limit.max, perMs: limit.perSeconds * 1000 };
+export function resolveRateLimit(
+  limit: RateLimit | null,
+  realTime: boolean,
+): { max: number; perMs: number } | null {
+  return limit === null ? null : { max: limit.max, perMs: windowMs(limit.perSeconds, realTime) };
 }
 
 /**

@@ -35,6 +35,8 @@ export interface QueueScriptsOptions {
   events: ResolvedEvents | null;
   /** The queue's visibility timeout, in seconds: how long a cancelled reservation stays marked. */
   visibilityTimeoutSeconds: number;
+  /** The queue runs on the system clock: rate windows get their real-time guard. */
+  realTime: boolean;
 }
 
 /** How long a cancelled reservation's hash stays marked past the visibility timeout (docs/redis-layout.md). */
@@ -91,6 +93,8 @@ export class QueueScripts {
   readonly #checkReservations: readonly string[];
   readonly #pause: readonly string[];
   readonly #promote: readonly string[];
+  /** '1' with the system clock (rate windows get their guard), '0' with an injected one. */
+  readonly #realTime: string;
   readonly #limits: readonly string[];
   readonly #batch: string;
   /** The event stream's cap as the scripts take it, '' for no events. */
@@ -125,6 +129,7 @@ export class QueueScripts {
     this.#checkReservations = [ready, processing, vt, delayed, dlq, wake, p];
     this.#pause = [wake, p];
     this.#promote = [ready, delayed, wake, p];
+    this.#realTime = options.realTime ? "1" : "0";
     this.#limits = [wake, p];
     this.#batch = String(options.housekeepingBatch);
     this.#maxLen = options.events === null ? "" : String(options.events.maxLen);
@@ -204,6 +209,7 @@ export class QueueScripts {
       EXPIRED_PRE,
       EXPIRED_POST,
       this.#maxLen,
+      this.#realTime,
     );
     return {
       jobs,

@@ -32,6 +32,7 @@ import {
   type ReservationCheck,
   type ReserveOptions,
   type SetGroupLimitsOptions,
+  systemClock,
 } from "@svc-jobs/core";
 import {
   createJob,
@@ -202,6 +203,7 @@ export class RedisJobQueue implements JobQueue {
       keepCancelled: resolved.keepCancelled,
       events: resolved.events,
       visibilityTimeoutSeconds: resolved.visibilityTimeoutSeconds,
+      realTime: resolved.clock === systemClock,
     });
     this.#eventsEnabled = resolved.events !== null;
     this.#inspection = new JobInspection(client, keys, {

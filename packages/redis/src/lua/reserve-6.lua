@@ -19,6 +19,9 @@
     ARGV[6] housekeeping batch size
     ARGV[7], ARGV[8] last_error of an expired reservation, before and after the attempt number
     ARGV[9] the event stream's cap (`reserved`, `expired`, `dead` events), '' for no events
+    ARGV[10] '1' when the times are the system clock's: each rate window then counts a start
+             for perSeconds plus min(0.1, perSeconds / 10) seconds (docs/contract.md, "Flow
+             control"); '0': exact windows
 
   Also reads `{prefix}:paused` (nothing is reserved while it exists; housekeeping still runs)
   and pops the priority levels `{prefix}:priorities` / `{prefix}:prio:{n}` around `ready`:
@@ -36,6 +39,14 @@ local readyKey, processingKey, vtKey, delayedKey, dlqKey, wakeKey =
 local prefix, now, nowIso, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local limit = tonumber(ARGV[6])
 local maxLen = ARGV[9]
+local realTime = ARGV[10] == '1'
+
+-- A rate window in µs, with its real-time guard.
+local function windowUs(per)
+  local p = tonumber(per)
+  if realTime then p = p + math.min(0.1, p / 10) end
+  return usOf(p)
+end
 
 requeueExpired(prefix, readyKey, processingKey, vtKey, dlqKey, now, nowIso, ARGV[7], ARGV[8],
   limit, maxLen)
@@ -45,7 +56,7 @@ promoteDelayed(prefix, readyKey, delayedKey, now, limit)
 -- (seconds) after it frees, so that the handlers of two windows' starts, which begin a
 -- little after their reserve, never seem closer than the window to someone timing them in
 -- the handlers. A reserve at the exact time is allowed; only the sleep is longer.
-local WINDOW_WAKE_MARGIN = 0.05
+local WINDOW_WAKE_MARGIN = 0.01
 
 -- The earliest time something may be reserved: a delayed job, a reservation's deadline, a
 -- group's wait at a limit.
@@ -78,7 +89,7 @@ end
 local rateMax = tonumber(str(lim[1]) or '')
 local startsKey = prefix .. ':starts'
 if rateMax then
-  local perUs = usOf(lim[2])
+  local perUs = windowUs(lim[2])
   redis.call('ZREMRANGEBYSCORE', startsKey, '-inf', fmtUs(nowUs - perUs))
   local used = redis.call('ZCARD', startsKey)
   if used >= rateMax then
@@ -204,7 +215,7 @@ local function blockedUntil(group, gp, limits)
     end
   end
   if limits.max then
-    local perUs = usOf(limits.per)
+    local perUs = windowUs(limits.per)
     local gStarts = gp .. ':starts'
     redis.call('ZREMRANGEBYSCORE', gStarts, '-inf', fmtUs(nowUs - perUs))
     if redis.call('ZCARD', gStarts) >= limits.max then
