@@ -1,0 +1,9 @@
+export type { SqlDialect } from "./job-tables.js";
+export { type MigrateJobTablesOptions, migrateJobTables } from "./migrate-job-tables.js";
+export type { NotifyClient, NotifyPool } from "./pg-notifier.js";
+export {
+  type SqlEnqueueManyOptions,
+  type SqlEnqueueOptions,
+  SqlJobQueue,
+  type SqlJobQueueOptions,
+} from "./sql-job-queue.js";

@@ -1,0 +1,4 @@
+import { createSqliteDatabase } from "./helpers/databases.js";
+import { conformance } from "./helpers/suites.js";
+
+conformance("SQLite file", createSqliteDatabase);
