@@ -1,6 +1,7 @@
 import type BeeQueueType from "bee-queue";
 import type { Worker as BullWorkerType } from "bullmq";
 import type { Cluster, Redis } from "ioredis";
+import { spansEnded, startTracing } from "./tracing.js";
 
 // Each library is imported only in the process that measures it, so a worker's RSS holds
 // that library alone.
@@ -56,6 +57,10 @@ export interface LibAdapter {
     readyHasGroup: number;
     groupConcurrency: number;
     maxGroupRunning: number;
+    /** Spans ended in this process (0 without `tracing`). */
+    spans: number;
+    /** 1 when the first ready job carries a trace context. */
+    readyHasTrace: number;
   }>;
   close(): Promise<void>;
 }
@@ -95,6 +100,11 @@ export interface SvcJobsFeatures {
   groupConcurrency?: number;
   /** The handler of a job whose payload group `g` is `group` waits `ms` (a timer) first. */
   slowGroup?: { group: string; ms: number };
+  /**
+   * Registers an OpenTelemetry SDK in the process before the queue is opened (tracing.ts:
+   * every span recorded, then dropped), so enqueues and jobs are traced (docs/tracing.md).
+   */
+  tracing?: boolean;
 }
 
 /** Opens a library on a queue. `queue` is the queue name (its hash tag on a cluster). */
@@ -116,6 +126,7 @@ async function openSvcJobs(
   name: string,
   features: SvcJobsFeatures,
 ): Promise<LibAdapter> {
+  if (features.tracing) await startTracing();
   const { WorkerRunner } = await import("@svc-jobs/core");
   const { RedisJobQueue } = await import("@svc-jobs/redis");
   const { Cluster, Redis } = await import("ioredis");
@@ -230,6 +241,12 @@ async function openSvcJobs(
           : 0,
         groupConcurrency: (await queue.getLimits()).groupLimits?.concurrency ?? 0,
         maxGroupRunning,
+        spans: spansEnded(),
+        readyHasTrace: (await queue.listJobs({ state: "ready", limit: 1 })).jobs.some(
+          (j) => j.traceContext !== undefined,
+        )
+          ? 1
+          : 0,
       };
     },
     async close() {

@@ -11,6 +11,7 @@ import { type AppDatabase, openDatabase } from "./database.js";
 import { createCleanup, createOutboxTick, createRegistry } from "./job-handlers.js";
 import { parseOrder, placeOrder } from "./orders.js";
 import type { StepListener } from "./steps.js";
+import { recordStatus, startTracing, stopTracing, traceRequest } from "./tracing.js";
 import { createWebhookReceiver } from "./webhook-receiver.js";
 
 /** The path of the local webhook receiver. */
@@ -55,6 +56,7 @@ export async function startExampleApp(
   options: StartExampleAppOptions = {},
 ): Promise<ExampleApp> {
   const step = options.onStep ?? (() => {});
+  await startTracing(options.env ?? process.env);
   const database = await openDatabase(config);
   const { db } = database;
   const outbox = new KyselyOutboxStore(db);
@@ -119,7 +121,7 @@ export async function startExampleApp(
   }
 
   server.on("request", (req, res) => {
-    route(req, res).catch((error: unknown) => {
+    traceRequest(req, routeOf(req), () => route(req, res)).catch((error: unknown) => {
       if (!res.headersSent) json(res, 500, { error: "internal error" });
       step({ kind: "receiver.rejected", message: `request failed: ${String(error)}` });
     });
@@ -189,13 +191,22 @@ export async function startExampleApp(
         server.closeAllConnections();
         await closing;
         await database.close();
+        await stopTracing();
       })();
       return stopped;
     },
   };
 }
 
+/** The route template of a request, for its span name: `/orders/:id`, not `/orders/7`. */
+function routeOf(req: IncomingMessage): string {
+  const path = (req.url ?? "/").split("?")[0] ?? "/";
+  if (path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`)) return DASHBOARD_PATH;
+  return path.startsWith("/orders/") ? "/orders/:id" : path;
+}
+
 function json(res: ServerResponse, status: number, body: unknown): void {
+  recordStatus(status);
   res.writeHead(status, { "content-type": "application/json" });
   res.end(JSON.stringify(body));
 }

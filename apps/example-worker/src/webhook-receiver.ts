@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type InboxStore, verifyWebhookRequest } from "@svc-jobs/webhooks";
 import type { StepListener } from "./steps.js";
+import { recordStatus } from "./tracing.js";
 
 /** Options of {@link createWebhookReceiver}. */
 export interface WebhookReceiverOptions {
@@ -27,6 +28,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions) {
         kind: "receiver.rejected",
         message: `receiver rejected a request: ${error instanceof Error ? error.message : String(error)}`,
       });
+      recordStatus(401);
       res.writeHead(401, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: "invalid signature" }));
       return;
@@ -43,6 +45,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions) {
         orderId: payload.order_id,
         message: `receiver verified the signature of order ${payload.order_id}'s webhook (attempt ${attempt}) and answers 503 on purpose`,
       });
+      recordStatus(503);
       res.writeHead(503, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: "simulated outage" }));
       return;
@@ -61,6 +64,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions) {
         message: `receiver verified webhook ${verified.topic} for order ${payload.order_id} (${verified.scheme} signature, attempt ${attempt})`,
       });
     }
+    recordStatus(204);
     res.writeHead(204);
     res.end();
   };

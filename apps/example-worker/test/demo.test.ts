@@ -26,6 +26,31 @@ describe("the demo", () => {
     expect(demo.output).toContain("demo finished: OK");
   });
 
+  it("with OTEL_TRACES_EXPORTER=console, prints the spans of each order's trace (docs/tracing.md)", async () => {
+    const demo = start(DEMO, { OTEL_TRACES_EXPORTER: "console" });
+    const code = await demo.exited;
+    expect(code, demo.output).toBe(0);
+    // The ConsoleSpanExporter's objects: find the flaky order's webhook attempts.
+    const spans = [...demo.output.matchAll(/^\{\n[\s\S]*?^\}$/gm)].map((m) => m[0]);
+    const field = (span: string, name: string) =>
+      new RegExp(`^  ${name}: '([^']*)'`, "m").exec(span)?.[1];
+    const named = (name: string) => spans.filter((s) => field(s, "name") === name);
+    const deliveries = named("process memory").filter((s) =>
+      s.includes("'messaging.svc_jobs.job.name': 'outbox.order.created'"),
+    );
+    // Three orders: three deliveries at the first attempt, the flaky one twice more.
+    expect(deliveries).toHaveLength(5);
+    const flaky = deliveries.filter((s) => s.includes("'messaging.svc_jobs.outcome': 'failed'"));
+    expect(flaky).toHaveLength(2);
+    const traceId = field(flaky[0] as string, "traceId");
+    const trace = spans.filter((s) => field(s, "traceId") === traceId);
+    const names = trace.map((s) => field(s, "name"));
+    expect(names).toContain("POST /orders");
+    expect(names.filter((n) => n === "process memory")).toHaveLength(4); // email + 3 attempts
+    expect(names.filter((n) => n === "POST")).toHaveLength(3);
+    expect(names.filter((n) => n === "POST /webhooks/order-events")).toHaveLength(3);
+  });
+
   it("with --serve, keeps serving and prints the URL of the dashboard it mounts", async () => {
     const demo = start([...DEMO, "--serve"], { PORT: "0" });
     try {

@@ -52,6 +52,8 @@ export {
   validateSetGroupLimitsOptions,
 } from "./flow-control.js";
 export { isPackageNotFound } from "./is-package-not-found.js";
+export { toJobTraceContext } from "./job-trace-context.js";
+export { activeTraceContext, traceEnqueue } from "./job-tracing.js";
 export { DLQ_LIST_OPTIONS, RESERVE_OPTIONS } from "./option-keys.js";
 export {
   type EnqueueLimits,

@@ -1,4 +1,5 @@
 import { DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, type Job } from "./job.js";
+import type { JobTraceContext } from "./job-trace-context.js";
 import type { JsonObject, JsonPayload } from "./json.js";
 
 /**
@@ -19,6 +20,8 @@ export interface JobInit<P extends JsonPayload<P> = JsonObject> {
   backoffSeconds?: number;
   /** @default null */
   lastError?: string | null;
+  /** The trace context recorded at enqueue. @default none (`undefined`) */
+  traceContext?: JobTraceContext;
 }
 
 /**
@@ -48,5 +51,7 @@ export function createJob<P extends JsonPayload<P> = JsonObject>(init: JobInit<P
     maxAttempts: init.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     backoffSeconds: init.backoffSeconds ?? DEFAULT_BACKOFF_SECONDS,
     lastError: init.lastError ?? null,
+    // Always present (undefined without a trace), so every job has one shape.
+    traceContext: init.traceContext,
   };
 }

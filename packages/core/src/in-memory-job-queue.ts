@@ -48,7 +48,9 @@ import type {
   QueueStats,
   ReserveOptions,
 } from "./job-queue.js";
+import { traceEnqueue } from "./job-tracing.js";
 import type { JsonObject, JsonPayload, JsonValue } from "./json.js";
+import { loadOtelApi } from "./load-otel-api.js";
 import {
   compareCodePoints,
   type GroupState,
@@ -122,6 +124,8 @@ interface Kept {
  */
 export class InMemoryJobQueue implements JobQueue {
   readonly visibilityTimeoutSeconds: number;
+  /** `"memory"`: the `messaging.destination.name` of its trace spans (docs/tracing.md). */
+  readonly name = "memory";
   readonly dlq: DeadLetterQueue;
 
   #clock: Clock;
@@ -198,7 +202,10 @@ export class InMemoryJobQueue implements JobQueue {
     const prepared = prepareEnqueue(name, payload, opts, {
       maxPayloadBytes: this.#maxPayloadBytes,
     });
-    return this.#insert(prepared) as Job<P>;
+    // Without @opentelemetry/api the enqueue stays the plain synchronous insert.
+    if (loadOtelApi() === undefined) return this.#insert(prepared) as Job<P>;
+    const [job] = await traceEnqueue(this.name, [prepared], async () => [this.#insert(prepared)]);
+    return job as Job<P>;
   }
 
   async enqueueMany<P extends JsonPayload<P> = JsonObject>(
@@ -206,7 +213,10 @@ export class InMemoryJobQueue implements JobQueue {
   ): Promise<Job<P>[]> {
     this.#assertOpen();
     const prepared = prepareEnqueueMany(items, { maxPayloadBytes: this.#maxPayloadBytes });
-    return prepared.map((p) => this.#insert(p) as Job<P>);
+    if (loadOtelApi() === undefined) return prepared.map((p) => this.#insert(p) as Job<P>);
+    return (await traceEnqueue(this.name, prepared, async () =>
+      prepared.map((p) => this.#insert(p)),
+    )) as Job<P>[];
   }
 
   async reserveNext(opts: ReserveOptions = {}): Promise<Job | null> {
@@ -604,6 +614,7 @@ export class InMemoryJobQueue implements JobQueue {
         availableAt,
         maxAttempts: p.maxAttempts,
         backoffSeconds: p.backoffSeconds,
+        traceContext: p.traceContext,
       }),
       payloadJson: p.payloadJson,
       state: "delayed",

@@ -70,6 +70,7 @@ export type {
   QueueStats,
   ReserveOptions,
 } from "./job-queue.js";
+export type { JobTraceContext } from "./job-trace-context.js";
 export type { JsonCompatible, JsonObject, JsonPayload, JsonValue } from "./json.js";
 export type { Leader } from "./leader.js";
 export {

@@ -17,6 +17,7 @@ import type {
   SetGroupLimitsOptions,
 } from "./flow-control.js";
 import type { Job, JobRef } from "./job.js";
+import type { JobTraceContext } from "./job-trace-context.js";
 import type { JsonObject, JsonPayload, JsonValue } from "./json.js";
 
 /** Options of one enqueue. */
@@ -43,6 +44,13 @@ export interface EnqueueOptions {
    * concurrency and rate (docs/contract.md, "Flow control").
    */
   group?: string | null;
+  /**
+   * The W3C trace context to record on the job instead of the enqueue span's: for a relay
+   * that moves work written earlier (the webhooks outbox passes the context of the
+   * transaction that wrote each message), so the job joins that trace (docs/tracing.md).
+   * @default the context of the enqueue's producer span, when `@opentelemetry/api` is installed
+   */
+  traceContext?: JobTraceContext | null;
 }
 
 /** One item of {@link JobQueue.enqueueMany}; `P` is the payload type (see {@link JsonPayload}). */
@@ -107,6 +115,13 @@ export interface DeadLetterQueue {
 export interface JobQueue {
   /** The visibility timeout of reservations, in seconds. Workers extend long jobs before it ends. */
   readonly visibilityTimeoutSeconds: number;
+
+  /**
+   * The queue's name in telemetry: the `messaging.destination.name` of its trace spans
+   * (docs/tracing.md). `RedisJobQueue`: its key prefix; `InMemoryJobQueue`: `"memory"`.
+   * @default "default" when a backend has none
+   */
+  readonly name?: string;
 
   /**
    * Adds a job. Validates everything before writing; throws `JobValidationError` on bad input.

@@ -1,3 +1,4 @@
+import type { JobTraceContext } from "./job-trace-context.js";
 import type { JsonObject, JsonPayload } from "./json.js";
 
 /**
@@ -25,6 +26,12 @@ export interface Job<P extends JsonPayload<P> = JsonObject> {
   backoffSeconds: number;
   /** Message of the last failure, or `null`. */
   lastError: string | null;
+  /**
+   * The W3C trace context recorded when the job was enqueued (with `@opentelemetry/api`
+   * installed and a trace active), carried to every attempt so the worker's span joins
+   * the producer's trace (docs/tracing.md). Absent otherwise.
+   */
+  traceContext?: JobTraceContext;
 }
 
 /**

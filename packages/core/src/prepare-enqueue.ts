@@ -122,6 +122,7 @@ function prepare(
     dedupeKey: options.dedupeKey,
     priority: options.priority,
     group: options.group,
+    traceContext: options.traceContext,
   };
 }
 

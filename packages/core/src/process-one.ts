@@ -105,11 +105,17 @@ export async function processOne<P extends JsonPayload<P> = JsonObject>(
     watch.close();
   }
   // Nothing is told the queue after a cancel or a lost reservation.
-  await settleJob(queue, job, result);
+  try {
+    await settleJob(queue, job, result);
+  } catch (error) {
+    running.span?.settleFailed(result.outcome, error);
+    throw error;
+  }
+  // A check that answered while the ack was on its way: the backend fenced the ack.
+  const ended = (gone as typeof gone) ?? result;
+  running.span?.end(ended.outcome, ended.error);
   const hooks = settledHooks(opts.onJobSettled, run);
   if (hooks.length > 0) {
-    // A check that answered while the ack was on its way: the backend fenced the ack.
-    const ended = (gone as typeof gone) ?? result;
     const event = settledEvent(job, ended.outcome, result.durationSeconds, ended.error);
     for (const hook of hooks) hook(event);
   }

@@ -3,6 +3,7 @@ import { isRateLimitError, type RateLimitError } from "./flow-control.js";
 import type { HandlerContext, JobHandler } from "./handler.js";
 import type { Job } from "./job.js";
 import type { JobQueue } from "./job-queue.js";
+import { type ProcessSpan, startProcessSpan } from "./job-tracing.js";
 import { toJsonResult } from "./json-result.js";
 import type { ReservationGone } from "./reservation-watch.js";
 
@@ -89,6 +90,11 @@ export interface RunningJob {
   end(outcome: ReservationGone, error: unknown): boolean;
   /** Settles with the handler's outcome (before the queue is told). */
   readonly done: Promise<HandlerResult>;
+  /**
+   * The attempt's CONSUMER span (docs/tracing.md), when `@opentelemetry/api` is
+   * installed: the worker ends it once the job has settled.
+   */
+  readonly span: ProcessSpan | undefined;
 }
 
 // This runs once per job, so it allocates little: the AbortController is created only
@@ -132,9 +138,12 @@ export function startJob(
     settle({ outcome, error, durationSeconds: secondsSince(startedAt) });
     return true;
   };
+  // The handler runs in the job's CONSUMER span, so its own spans (and the jobs it
+  // enqueues) join the trace that enqueued it.
+  const span = startProcessSpan(job, queue.name);
   let run: Promise<unknown>;
   try {
-    run = Promise.resolve(handler(job, context));
+    run = Promise.resolve(span ? span.run(() => handler(job, context)) : handler(job, context));
   } catch (error) {
     run = Promise.reject(error);
   }
@@ -160,7 +169,7 @@ export function startJob(
       settle({ outcome: "timeout", error, durationSeconds: secondsSince(startedAt) });
     }, timeoutSeconds * 1000);
   }
-  return { job, startedAt, abort, end, done };
+  return { job, startedAt, abort, end, done, span };
 }
 
 /**

@@ -3,6 +3,7 @@ import { JobValidationError } from "./errors.js";
 import { validateGroup } from "./flow-control.js";
 import { DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS } from "./job.js";
 import type { EnqueueOptions } from "./job-queue.js";
+import { type JobTraceContext, validateTraceContext } from "./job-trace-context.js";
 import { type KnownKeys, rejectUnknownKeys } from "./reject-unknown-keys.js";
 import { validateInteger, validateSeconds } from "./validate.js";
 
@@ -15,6 +16,11 @@ export interface ResolvedEnqueueOptions {
   priority: number;
   /** The job's group, or `null`. */
   group: string | null;
+  /**
+   * The trace context to record on the job: the one given in the options, else (set by
+   * `traceEnqueue`) the producer span's; `undefined` for none.
+   */
+  traceContext?: JobTraceContext;
 }
 
 /** The largest magnitude of a priority: priorities are integers from -MAX_PRIORITY to MAX_PRIORITY. */
@@ -34,7 +40,15 @@ const DEFAULTS: Readonly<ResolvedEnqueueOptions> = Object.freeze({
 });
 
 const OPTION_KEYS: KnownKeys = {
-  keys: ["delaySeconds", "maxAttempts", "backoffSeconds", "dedupeKey", "priority", "group"],
+  keys: [
+    "delaySeconds",
+    "maxAttempts",
+    "backoffSeconds",
+    "dedupeKey",
+    "priority",
+    "group",
+    "traceContext",
+  ],
   hints: {
     delay: "delaySeconds",
     delayMs: "delaySeconds (in seconds)",
@@ -47,6 +61,8 @@ const OPTION_KEYS: KnownKeys = {
     groupKey: "group",
     tenant: "group",
     partition: "group",
+    traceparent: "traceContext",
+    trace: "traceContext",
   },
   noun: "enqueue option",
 };
@@ -72,7 +88,8 @@ export function validateEnqueueOptions(
     throw new JobValidationError(field, `${field} must be an object, got ${describeValue(opts)}`);
   }
   rejectUnknownKeys(opts, OPTION_KEYS, field);
-  const { delaySeconds, maxAttempts, backoffSeconds, dedupeKey, priority, group } = opts;
+  const { delaySeconds, maxAttempts, backoffSeconds, dedupeKey, priority, group, traceContext } =
+    opts;
   return {
     delaySeconds:
       delaySeconds === undefined
@@ -96,6 +113,10 @@ export function validateEnqueueOptions(
       group === undefined || group === null
         ? DEFAULTS.group
         : validateGroup(group, `${field}.group`),
+    traceContext:
+      traceContext === undefined || traceContext === null
+        ? undefined
+        : validateTraceContext(traceContext, `${field}.traceContext`),
   };
 }
 

@@ -377,7 +377,7 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
       // Cancelled or lost before the handler's result was in: nothing to tell the queue.
       this.#handlerEnded(slot);
       const { outcome, error } = slot.gone;
-      this.#settled(settledEvent(job, outcome, result.durationSeconds, error));
+      this.#settled(slot, settledEvent(job, outcome, result.durationSeconds, error));
       this.#remove(slot);
       return;
     }
@@ -392,6 +392,7 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
         withRetries(() => settleJob(this.#queue, job, result), this.#settleWindowSeconds()),
       );
     } catch (error) {
+      slot.running.span?.settleFailed(result.outcome, error);
       this.#onError?.(error, { phase: "settle", job });
       this.#remove(slot);
       return;
@@ -401,7 +402,7 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
     const ended = (slot.gone as Slot["gone"]) ?? result;
     const outcome = ended.outcome;
     const error = ended.error;
-    this.#settled(settledEvent(job, outcome, result.durationSeconds, error));
+    this.#settled(slot, settledEvent(job, outcome, result.durationSeconds, error));
     this.#remove(slot);
   }
 
@@ -431,16 +432,21 @@ export class WorkerRunner<P extends JsonPayload<P> = JsonObject> {
     try {
       await withRetries(() => this.#queue.release(job), 2);
     } catch (error) {
+      slot.running.span?.settleFailed("released", error);
       this.#onError?.(error, { phase: "release", job });
       this.#remove(slot);
       return;
     }
-    this.#settled(settledEvent(job, "released", secondsSince(startedAt)));
+    this.#settled(slot, settledEvent(job, "released", secondsSince(startedAt)));
     this.#remove(slot);
   }
 
-  /** Calls every `onJobSettled` hook once with the event; a throwing hook goes to onError. */
-  #settled(event: JobSettledEvent): void {
+  /**
+   * Ends the job's span with its outcome, then calls every `onJobSettled` hook once with
+   * the event; a throwing hook goes to onError.
+   */
+  #settled(slot: Slot, event: JobSettledEvent): void {
+    slot.running.span?.end(event.outcome, event.error);
     for (const hook of this.#settledHooks) {
       try {
         hook(event);

@@ -84,6 +84,7 @@ describe("createJob", () => {
       "maxAttempts",
       "backoffSeconds",
       "lastError",
+      "traceContext",
     ]);
   });
 
@@ -358,7 +359,7 @@ describe("prepareEnqueue and prepareEnqueueMany", () => {
     const error = thrown(() => prepareEnqueueMany(items));
     expect(error.field).toBe("items[1].opts.attempts");
     expect(error.message).toBe(
-      'items[1].opts has an unknown enqueue option "attempts": did you mean "maxAttempts"? (known: delaySeconds, maxAttempts, backoffSeconds, dedupeKey, priority, group)',
+      'items[1].opts has an unknown enqueue option "attempts": did you mean "maxAttempts"? (known: delaySeconds, maxAttempts, backoffSeconds, dedupeKey, priority, group, traceContext)',
     );
     expect(fields(() => prepareEnqueueMany([{ name: "x".repeat(513), payload: {} }]))).toBe(
       "items[0].name",

@@ -4,7 +4,7 @@ import {
   DEFAULT_MAX_ATTEMPTS,
   type Job,
 } from "@svc-jobs/core";
-import { createJob, type PreparedEnqueue } from "@svc-jobs/core/backend";
+import { createJob, type PreparedEnqueue, toJobTraceContext } from "@svc-jobs/core/backend";
 
 /**
  * Internal: a job's hash (`{prefix}:job:<id>`, docs/redis-layout.md) as it crosses the Lua
@@ -48,6 +48,10 @@ export const RESULT_FIELD = "svc_jobs_result";
 export const PROGRESS_FIELD = "svc_jobs_progress";
 /** Why the job was cancelled. */
 export const CANCEL_REASON_FIELD = "svc_jobs_cancel_reason";
+/** The W3C `traceparent` recorded at enqueue (docs/tracing.md), only when there is one. */
+export const TRACEPARENT_FIELD = "svc_jobs_traceparent";
+/** The W3C `tracestate` recorded at enqueue, only when there is one. */
+export const TRACESTATE_FIELD = "svc_jobs_tracestate";
 
 /**
  * Internal: epoch ms as ISO-8601 UTC with microseconds and a `+00:00` offset
@@ -155,6 +159,8 @@ const OPTIONAL_COLUMNS: readonly (readonly [
   // A delayed job's available_at is its due time: the enqueue time goes beside it.
   [CREATED_AT_FIELD, (p, now) => (p.delaySeconds > 0 ? isoUtc(now) : "")],
   [DEDUPE_KEY, (p) => p.dedupeKey ?? ""],
+  [TRACEPARENT_FIELD, (p) => p.traceContext?.traceparent ?? ""],
+  [TRACESTATE_FIELD, (p) => p.traceContext?.tracestate ?? ""],
 ];
 
 /** Internal: the {@link NewJobTable} of an enqueue of `prepared` at `now`. */
@@ -196,6 +202,8 @@ export function jobFromHash(...lists: JobFields[]): Job {
   let backoffSeconds: unknown;
   let exactBackoff: unknown;
   let lastError: unknown;
+  let traceparent: unknown;
+  let tracestate: unknown;
   for (const fields of lists) {
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const value = fields[i + 1];
@@ -227,6 +235,12 @@ export function jobFromHash(...lists: JobFields[]): Job {
         case "last_error":
           lastError = value;
           break;
+        case TRACEPARENT_FIELD:
+          traceparent = value;
+          break;
+        case TRACESTATE_FIELD:
+          tracestate = value;
+          break;
       }
     }
   }
@@ -248,5 +262,8 @@ export function jobFromHash(...lists: JobFields[]): Job {
         : (backoffSeconds ?? DEFAULT_BACKOFF_SECONDS),
     ),
     lastError: typeof lastError === "string" && lastError !== "" ? lastError : null,
+    // svc-infra's jobs have none; a broken value starts a new trace rather than failing.
+    traceContext:
+      traceparent === undefined ? undefined : toJobTraceContext(traceparent, tracestate),
   });
 }

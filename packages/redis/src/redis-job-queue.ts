@@ -45,6 +45,7 @@ import {
   RESERVE_OPTIONS,
   rejectUnknownKeys,
   resolveQueueOptions,
+  traceEnqueue,
   validateAckOptions,
   validateCancelOptions,
   validateGroupLimits,
@@ -150,6 +151,11 @@ export class RedisJobQueue implements JobQueue {
   /** The key prefix in use: the `prefix` option, wrapped as `{prefix}` on a cluster. */
   readonly prefix: string;
 
+  /** The key prefix: the `messaging.destination.name` of the queue's trace spans (docs/tracing.md). */
+  get name(): string {
+    return this.prefix;
+  }
+
   readonly #clock: Clock;
   readonly #maxPayloadBytes: number;
   readonly #scripts: QueueScripts;
@@ -235,7 +241,7 @@ export class RedisJobQueue implements JobQueue {
     const prepared = prepareEnqueue(name, payload, opts, {
       maxPayloadBytes: this.#maxPayloadBytes,
     });
-    const [job] = await this.#insert([prepared]);
+    const [job] = await traceEnqueue(this.prefix, [prepared], () => this.#insert([prepared]));
     return job as Job<P>;
   }
 
@@ -244,8 +250,14 @@ export class RedisJobQueue implements JobQueue {
   ): Promise<Job<P>[]> {
     this.#assertOpen();
     const prepared = prepareEnqueueMany(items, { maxPayloadBytes: this.#maxPayloadBytes });
+    return traceEnqueue(this.prefix, prepared, () => this.#insertMany(prepared)) as Promise<
+      Job<P>[]
+    >;
+  }
+
+  async #insertMany(prepared: PreparedEnqueue[]): Promise<Job[]> {
     if (prepared.length <= ENQUEUE_CHUNK) {
-      return prepared.length ? (this.#insert(prepared) as Promise<Job<P>[]>) : [];
+      return prepared.length ? this.#insert(prepared) : [];
     }
     // Large batches go as several scripts, sent together (pipelined by ioredis), so no
     // single script holds Redis for long. Every item was validated above.
@@ -253,7 +265,7 @@ export class RedisJobQueue implements JobQueue {
     for (let i = 0; i < prepared.length; i += ENQUEUE_CHUNK) {
       chunks.push(this.#insert(prepared.slice(i, i + ENQUEUE_CHUNK)));
     }
-    return (await Promise.all(chunks)).flat() as Job<P>[];
+    return (await Promise.all(chunks)).flat();
   }
 
   async reserveNext(opts: ReserveOptions = {}): Promise<Job | null> {
@@ -580,6 +592,7 @@ export class RedisJobQueue implements JobQueue {
           availableAt: now + p.delaySeconds * 1000,
           maxAttempts: p.maxAttempts,
           backoffSeconds: p.backoffSeconds,
+          traceContext: p.traceContext,
         });
       }
       return jobFromHash(newJobDefaults(nowIso), newJobFields(table, i), result);

@@ -1,4 +1,5 @@
 import { type Clock, type JsonObject, systemClock } from "@svc-jobs/core";
+import { activeTraceContext } from "@svc-jobs/core/backend";
 import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import type {
   DispatchPendingOptions,
@@ -61,6 +62,7 @@ export class InMemoryOutboxStore implements OutboxStore {
       createdAt: new Date(this.#clock.now()),
       dispatchedAt: null,
       completedAt: null,
+      traceContext: activeTraceContext() ?? null,
     };
     this.#rows.set(id, { message, payloadJson, claimed: false });
     return copy(message);

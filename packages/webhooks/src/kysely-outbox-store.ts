@@ -1,4 +1,5 @@
 import { type Clock, JobValidationError, type JsonObject, systemClock } from "@svc-jobs/core";
+import { activeTraceContext, toJobTraceContext } from "@svc-jobs/core/backend";
 import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 import type {
   DispatchPendingOptions,
@@ -37,6 +38,9 @@ interface OutboxRow {
   created_at: number | string;
   dispatched_at: number | string | null;
   completed_at: number | string | null;
+  /** Added by migration 0002; absent on a table not migrated yet. */
+  traceparent?: string | null;
+  tracestate?: string | null;
 }
 
 /**
@@ -73,6 +77,7 @@ export class KyselyOutboxStore implements OutboxStore {
     checkOptionKeys(opts, OPTION_KEYS.outboxEnqueue, "opts");
     const payloadJson = prepareOutboxMessage(topic, payload);
     const db = this.#executor(opts.trx);
+    const trace = activeTraceContext();
     const row = await db
       .insertInto(OUTBOX_TABLE)
       .values({
@@ -81,6 +86,8 @@ export class KyselyOutboxStore implements OutboxStore {
         status: "pending",
         attempts: 0,
         created_at: this.#clock.now(),
+        // Written only with a trace, so an app that traces nothing needs no new columns.
+        ...(trace && { traceparent: trace.traceparent, tracestate: trace.tracestate ?? null }),
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -190,5 +197,8 @@ function toMessage(row: OutboxRow): OutboxMessage {
     createdAt: new Date(Number(row.created_at)),
     dispatchedAt: row.dispatched_at === null ? null : new Date(Number(row.dispatched_at)),
     completedAt: row.completed_at === null ? null : new Date(Number(row.completed_at)),
+    traceContext: row.traceparent
+      ? (toJobTraceContext(row.traceparent, row.tracestate) ?? null)
+      : null,
   };
 }

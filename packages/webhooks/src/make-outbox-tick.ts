@@ -72,7 +72,13 @@ export function makeOutboxTick(options: OutboxTickOptions): () => Promise<number
             topic: m.topic,
             payload: m.payload,
           } satisfies WebhookJobPayload,
-          opts: { maxAttempts, backoffSeconds, dedupeKey: `${prefix}:${m.id}` },
+          // The job continues the trace of the transaction that wrote the row, not the tick's.
+          opts: {
+            maxAttempts,
+            backoffSeconds,
+            dedupeKey: `${prefix}:${m.id}`,
+            traceContext: m.traceContext ?? undefined,
+          },
         })),
       );
     });

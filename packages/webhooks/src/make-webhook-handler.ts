@@ -13,6 +13,7 @@ import {
 import { validateSeconds } from "@svc-jobs/core/backend";
 import { Agent, request } from "undici";
 import { canonicalJson } from "./canonical-json.js";
+import { traceDelivery } from "./delivery-span.js";
 import {
   checkAddresses,
   type HostLookup,
@@ -199,7 +200,27 @@ export function makeWebhookHandler(options: WebhookHandlerOptions): WebhookHandl
     assertSecret(secret, `getSecretForTopic("${topic}")`);
 
     const body = canonicalJson(payload);
+    return traceDelivery(
+      { url, destination, topic, eventId: id, attempt: Math.max(1, job.attempts) },
+      (traceHeaders) =>
+        send(url, destination, host, topic, id, secret, body, traceHeaders, job, jobSignal),
+    );
+  };
+
+  const send = async (
+    url: URL,
+    destination: string,
+    host: string,
+    topic: string,
+    id: string,
+    secret: string,
+    body: string,
+    traceHeaders: Record<string, string>,
+    job: Job,
+    jobSignal: AbortSignal,
+  ): Promise<number> => {
     const headers: Record<string, string> = {
+      ...traceHeaders,
       "content-type": "application/json",
       "user-agent": userAgent,
       [headerName]: sign(secret, body),
@@ -261,6 +282,7 @@ export function makeWebhookHandler(options: WebhookHandlerOptions): WebhookHandl
         `webhook ${topic} #${id} to ${destination} answered HTTP ${status}; it will be retried`,
       );
     }
+    return status;
   };
 
   const handler = ((job: Job, context: HandlerContext) =>

@@ -1,4 +1,4 @@
-import type { JsonObject } from "@svc-jobs/core";
+import type { JobTraceContext, JsonObject } from "@svc-jobs/core";
 
 /**
  * Where an outbox message is: `pending` (written, not yet in the queue), `dispatched`
@@ -23,6 +23,13 @@ export type OutboxMessage = {
   dispatchedAt: Date | null;
   /** When it became `processed` or `failed`. */
   completedAt: Date | null;
+  /**
+   * The W3C trace context that was active when the message was written (with
+   * `@opentelemetry/api` installed), or `null`. The relay records it on the delivery job,
+   * so the webhook joins the trace of the transaction that wrote the row (docs/tracing.md).
+   * Optional for stores written before it existed.
+   */
+  traceContext?: JobTraceContext | null;
 };
 
 /** Options of {@link OutboxStore.enqueue}. */
@@ -48,7 +55,10 @@ export type DispatchPendingOptions = {
  * ({@link makeOutboxTick}) moves them into the job queue.
  */
 export interface OutboxStore {
-  /** Writes a pending message (inside `opts.trx` when given). Validates topic and payload first. */
+  /**
+   * Writes a pending message (inside `opts.trx` when given), with the active trace context.
+   * Validates topic and payload first.
+   */
   enqueue(topic: string, payload: JsonObject, opts?: OutboxEnqueueOptions): Promise<OutboxMessage>;
 
   /**

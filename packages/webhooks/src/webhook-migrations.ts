@@ -21,6 +21,8 @@ export type WebhookMigration = {
  * The migrations that create the outbox and inbox tables, as Kysely `Migration`
  * objects keyed by name, to merge into your own migration provider. One schema for
  * both dialects: payload as JSON text, times as epoch milliseconds (bigint).
+ * `0001` creates the tables; `0002` adds the outbox's nullable `traceparent` and
+ * `tracestate` columns (docs/tracing.md).
  *
  * @example
  * ```ts
@@ -72,6 +74,17 @@ export function webhookMigrations(dialect: WebhookDialect): Record<string, Webho
       async down(db: AnyKysely) {
         await db.schema.dropTable(INBOX_TABLE).ifExists().execute();
         await db.schema.dropTable(OUTBOX_TABLE).ifExists().execute();
+      },
+    },
+    // The W3C trace context of the transaction that wrote a message (docs/tracing.md).
+    svc_jobs_webhooks_0002_outbox_trace_context: {
+      async up(db: AnyKysely) {
+        await db.schema.alterTable(OUTBOX_TABLE).addColumn("traceparent", "text").execute();
+        await db.schema.alterTable(OUTBOX_TABLE).addColumn("tracestate", "text").execute();
+      },
+      async down(db: AnyKysely) {
+        await db.schema.alterTable(OUTBOX_TABLE).dropColumn("tracestate").execute();
+        await db.schema.alterTable(OUTBOX_TABLE).dropColumn("traceparent").execute();
       },
     },
   };

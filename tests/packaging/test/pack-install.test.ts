@@ -29,6 +29,7 @@ const PACKAGES = [
   "registry",
   "scheduler",
   "webhooks",
+  "sql",
   "cli",
   "dashboard",
 ] as const;
@@ -115,6 +116,11 @@ function installApp(name: string, peers: string[]): { dir: string; install: Resu
       ...peers,
       "pg@8",
       "@types/pg@8",
+      // The optional tracing peer and an SDK, for the docs/tracing.md snippets. api 1.9:
+      // the SDK's 2.x line accepts api <1.10.
+      "@opentelemetry/api@1.9",
+      "@opentelemetry/sdk-trace-base@2",
+      "@opentelemetry/context-async-hooks@2",
       "typescript@5.9.3",
       "@types/node@20.19.43",
       "esbuild@0.25",

@@ -46,6 +46,7 @@ import { promoteCases } from "./promote-cases.js";
 import { reserveCases } from "./reserve-cases.js";
 import { retentionCases } from "./retention-cases.js";
 import { retryCases } from "./retry-cases.js";
+import { traceContextCases } from "./trace-context-cases.js";
 import { validationCases } from "./validation-cases.js";
 import { visibilityCases } from "./visibility-cases.js";
 
@@ -115,6 +116,7 @@ export function testJobQueue(options: JobQueueSuiteOptions): void {
     describe("flow control: the queue's rate limit", () => flowRateCases(ctx));
     describe("flow control: groups, round-robin and group limits", () => flowGroupCases(ctx));
     describe("flow control: release and RateLimitError", () => flowReleaseCases(ctx));
+    describe("trace context", () => traceContextCases(ctx));
     if (options.features?.blocking !== false) {
       describe("blocking reserve", () => blockingCases(ctx));
     }

@@ -16,7 +16,8 @@
     ARGV[6] dedupe key time to live, ms (a key holds until now + this)
     ARGV[7] the event stream's cap (an `enqueued` event per new job), '' for no events
     ARGV[8] c, then c names: the columns, the fields of a job hash (`hash` below, or
-      the optional svc_jobs_backoff_seconds, svc_jobs_priority, svc_jobs_created_at) this
+      the optional svc_jobs_backoff_seconds, svc_jobs_priority, svc_jobs_created_at,
+      svc_jobs_traceparent, svc_jobs_tracestate) this
       call's jobs set (name and payload, usually nothing else), 'due' (not a field: the
       delayed set's score, epoch seconds) when some job is delayed, and 'dedupe_key' (not a
       field: the job's dedupe key) when some job has one. A name that is none of these is
@@ -39,7 +40,13 @@
 -- shared helpers are even defined, so a call allocates next to nothing for Lua to collect:
 -- the id, the token, the hash, the ready list, one wake-up (wake() of the helpers inlined,
 -- with its WAKE_CAP of 16), and the event (emit() of the helpers inlined).
-if #ARGV == 12 and ARGV[8] == '2' and ARGV[9] == 'name' and ARGV[10] == 'payload' then
+-- A traced enqueue (docs/tracing.md) takes it too: a third column, svc_jobs_traceparent,
+-- whose value is written beside name and payload.
+local fastTrace = #ARGV == 14 and ARGV[8] == '3' and ARGV[9] == 'name' and ARGV[10] == 'payload'
+  and ARGV[11] == 'svc_jobs_traceparent' and ARGV[14] ~= ''
+if fastTrace or (#ARGV == 12 and ARGV[8] == '2' and ARGV[9] == 'name' and ARGV[10] == 'payload') then
+  local jobName, jobPayload = ARGV[11], ARGV[12]
+  if fastTrace then jobName, jobPayload = ARGV[12], ARGV[13] end
   local id = string.format('%d', redis.call('INCR', KEYS[3]))
   if ARGV[4] ~= '' then
     local tokenKey = ARGV[1] .. ':token:' .. ARGV[4]
@@ -50,13 +57,18 @@ if #ARGV == 12 and ARGV[8] == '2' and ARGV[9] == 'name' and ARGV[10] == 'payload
       return { 'r', string.sub(seen, 3, sep - 1), string.sub(seen, sep + 1) }
     end
   end
-  redis.call('HSET', ARGV[1] .. ':job:' .. id, 'id', id, 'name', ARGV[11], 'payload', ARGV[12],
-    'available_at', ARGV[3])
+  if fastTrace then
+    redis.call('HSET', ARGV[1] .. ':job:' .. id, 'id', id, 'name', jobName, 'payload', jobPayload,
+      'available_at', ARGV[3], 'svc_jobs_traceparent', ARGV[14])
+  else
+    redis.call('HSET', ARGV[1] .. ':job:' .. id, 'id', id, 'name', jobName, 'payload', jobPayload,
+      'available_at', ARGV[3])
+  end
   redis.call('LPUSH', KEYS[1], id)
   if redis.call('LPUSH', KEYS[4], '1') > 16 then redis.call('LTRIM', KEYS[4], 0, 15) end
   if ARGV[7] ~= '' then
     redis.call('XADD', ARGV[1] .. ':events', 'MAXLEN', '~', ARGV[7], '*', 'type', 'enqueued',
-      'job', id, 'name', ARGV[11], 'at', string.format('%.0f', tonumber(ARGV[2]) * 1000.0),
+      'job', id, 'name', jobName, 'at', string.format('%.0f', tonumber(ARGV[2]) * 1000.0),
       'delay', '0', 'priority', '0')
   end
   return { 'r', id, '1' }
@@ -88,6 +100,8 @@ local OPTIONAL = {
   [PRIORITY] = true,
   [CREATED_AT] = true,
   [GROUP] = true,
+  svc_jobs_traceparent = true,
+  svc_jobs_tracestate = true,
 }
 
 -- The columns: colSlot[c] is where column c goes in the hash (none for dedupe_key and due);
