@@ -29,6 +29,8 @@
  */
 export {
   DEFAULT_LIST_LIMIT,
+  decodeCursorOf,
+  encodeCursor,
   MAX_LIST_LIMIT,
   type ResolvedListJobsOptions,
   validateAckOptions,
@@ -54,6 +56,7 @@ export {
 export { isPackageNotFound } from "./is-package-not-found.js";
 export { toJobTraceContext } from "./job-trace-context.js";
 export { activeTraceContext, traceEnqueue } from "./job-tracing.js";
+export { compareCodePoints } from "./memory-flow.js";
 export { DLQ_LIST_OPTIONS, RESERVE_OPTIONS } from "./option-keys.js";
 export {
   type EnqueueLimits,

@@ -37,9 +37,12 @@ import {
   type SetGroupLimitsOptions,
 } from "@svc-jobs/core";
 import {
+  compareCodePoints,
   createJob,
   DLQ_LIST_OPTIONS,
+  decodeCursorOf,
   describeValue,
+  encodeCursor,
   jobIdOf,
   type PreparedEnqueue,
   prepareEnqueue,
@@ -490,7 +493,7 @@ export class SqlJobQueue implements JobQueue {
             ? sql`coalesce(group_name, '') collate "C"`
             : sql`coalesce(group_name, '')`;
           if (cursor !== null) {
-            const [g, p, r] = decodeCursor(cursor, state, READY_CURSOR_KINDS) as [
+            const [g, p, r] = decodeCursorOf(cursor, state, READY_CURSOR_KINDS) as [
               string,
               number,
               number,
@@ -505,7 +508,7 @@ export class SqlJobQueue implements JobQueue {
         }
         case "delayed": {
           if (cursor !== null) {
-            const [at, id] = decodeCursor(cursor, state, ["number", "number"]) as number[];
+            const [at, id] = decodeCursorOf(cursor, state, ["number", "number"]) as number[];
             q = q.where(sql<boolean>`(at > ${at} or (at = ${at} and id > ${id}))`);
           }
           q = q.orderBy("at").orderBy("id");
@@ -514,7 +517,7 @@ export class SqlJobQueue implements JobQueue {
         }
         case "processing": {
           if (cursor !== null) {
-            const [id] = decodeCursor(cursor, state, ["number"]) as number[];
+            const [id] = decodeCursorOf(cursor, state, ["number"]) as number[];
             q = q.where("id", ">", id);
           }
           q = q.orderBy("id");
@@ -523,7 +526,7 @@ export class SqlJobQueue implements JobQueue {
         }
         case "dead": {
           if (cursor !== null) {
-            const [seq] = decodeCursor(cursor, state, ["number"]) as number[];
+            const [seq] = decodeCursorOf(cursor, state, ["number"]) as number[];
             q = q.where("seq", ">", seq);
           }
           q = q.orderBy("seq");
@@ -533,7 +536,7 @@ export class SqlJobQueue implements JobQueue {
         default: {
           // completed and cancelled: newest first.
           if (cursor !== null) {
-            const [seq] = decodeCursor(cursor, state, ["number"]) as number[];
+            const [seq] = decodeCursorOf(cursor, state, ["number"]) as number[];
             q = q.where("seq", "<", seq);
           }
           q = q.orderBy("seq", "desc");
@@ -1151,51 +1154,4 @@ function checkTrx(value: unknown, field: string): AnyKysely {
     );
   }
   return value as AnyKysely;
-}
-
-function encodeCursor(state: JobState, key: readonly (number | string)[]): string {
-  return Buffer.from(JSON.stringify([state, ...key]), "utf8").toString("base64url");
-}
-
-function decodeCursor(
-  cursor: string,
-  state: JobState,
-  kinds: readonly ("number" | "string")[],
-): (number | string)[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    parsed = undefined;
-  }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== kinds.length + 1 ||
-    parsed[0] !== state ||
-    !parsed
-      .slice(1)
-      .every((part, i) =>
-        kinds[i] === "string"
-          ? typeof part === "string"
-          : typeof part === "number" && Number.isFinite(part),
-      )
-  ) {
-    throw new JobValidationError(
-      "opts.cursor",
-      `opts.cursor is not a cursor of a listJobs page of state "${state}", got ${describeValue(cursor)}: pass the cursor of the previous page unchanged (with the same state), or null for the first page`,
-    );
-  }
-  return parsed.slice(1) as (number | string)[];
-}
-
-/** Orders strings by code point (the byte order of their UTF-8), as group names sort. */
-function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.codePointAt(i)!;
-    const y = b.codePointAt(i)!;
-    if (x !== y) return x - y;
-    if (x > 0xffff) i++;
-  }
-  return a.length - b.length;
 }
