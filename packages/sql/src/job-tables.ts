@@ -26,7 +26,7 @@ export const TABLES = {
 } as const;
 
 /** The schema version {@link migrateJobTables} brings the tables to. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export function checkDialect(value: unknown, field: string): SqlDialect {
   if (value === "postgres" || value === "sqlite") return value;

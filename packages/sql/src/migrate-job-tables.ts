@@ -1,6 +1,7 @@
 import { BackendError, ConfigError, JobsError } from "@svc-jobs/core";
 import { rejectUnknownKeys } from "@svc-jobs/core/backend";
 import { sql } from "kysely";
+import { fastPathFunctionSql } from "./fast-path.js";
 import {
   type AnyKysely,
   checkDialect,
@@ -102,13 +103,16 @@ async function migrate(db: AnyKysely, dialect: SqlDialect, schema: string | null
     );
   }
   if (current < 1) await version1(s, dialect);
-  if (current < SCHEMA_VERSION) {
-    await s
-      .insertInto(TABLES.version)
-      .values({ version: SCHEMA_VERSION, applied_at: Date.now() })
-      .execute();
+  if (current < 2 && dialect === "postgres") {
+    for (const statement of fastPathFunctionSql(schema)) await statement.execute(s);
+  }
+  for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+    await s.insertInto(TABLES.version).values({ version, applied_at: Date.now() }).execute();
   }
 }
+
+// Version 2 (PostgreSQL): the function of the fast path (docs/sql-backend.md, "The fast
+// path"), `fastPathFunctionSql`; SQLite has nothing new.
 
 /** Version 1: every table and index (docs/sql-backend.md, "Schema"). */
 async function version1(s: AnyKysely, dialect: SqlDialect): Promise<void> {

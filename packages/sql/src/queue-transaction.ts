@@ -172,11 +172,41 @@ function resolveGroupLimits(text: string | null): ResolvedGroupLimits | null {
   };
 }
 
+/** `p` as a new job row (not yet written): delayed, with its counters still to assign. */
+export function newJobRow(queue: string, now: number, p: PreparedEnqueue, id: number): JobRow {
+  const availableAt = now + p.delaySeconds * 1000;
+  return {
+    queue: queue,
+    id,
+    name: p.name,
+    payload: p.payloadJson,
+    state: "delayed",
+    priority: p.priority,
+    rank: 0,
+    group_name: p.group,
+    attempts: 0,
+    max_attempts: p.maxAttempts,
+    backoff_seconds: p.backoffSeconds,
+    last_error: null,
+    available_at: availableAt,
+    at: availableAt,
+    at_seq: 0,
+    seq: 0,
+    created_at: now,
+    finished_at: null,
+    progress: null,
+    result: null,
+    trace_parent: p.traceContext?.traceparent ?? null,
+    trace_state: p.traceContext?.tracestate ?? null,
+  };
+}
+
 /** The transitions of one transaction; `flush()` writes the control row's counters back. */
 export class QueueTx {
   readonly db: AnyKysely;
   readonly ctl: ControlRow;
-  readonly now: number;
+  /** The queue clock's time of the operation running (each operation of a batch reads it). */
+  now: number;
   readonly config: QueueConfig;
   /** Whether something a blocked reserve waits for happened (local wake-up). */
   woke = false;
@@ -308,6 +338,81 @@ export class QueueTx {
     return row;
   }
 
+  /**
+   * PostgreSQL, the acks of a batch in one statement (`state || ''`: looked up by key, never
+   * by the partial index of every processing job): deletes the reserved rows the refs
+   * point to (fenced as {@link fenced}) and returns each ref's row, or undefined when its
+   * reservation is gone or stale (a second ref to the same row gets undefined).
+   */
+  async takeReserved(refs: JobRef[]): Promise<(JobRow | undefined)[]> {
+    const ids: string[] = [];
+    const attempts: (number | null)[] = [];
+    for (const ref of refs) {
+      const id = jobIdOf(ref);
+      if (!/^[1-9][0-9]{0,15}$/.test(id)) continue;
+      ids.push(id);
+      attempts.push(typeof ref === "string" ? null : ref.attempts);
+    }
+    const rows =
+      ids.length === 0
+        ? []
+        : ((
+            await sql<JobRow>`delete from ${this.#table(TABLES.jobs)} j
+              where j.queue = ${this.queue} and j.id = any(${ids}::bigint[])
+                and j.state || '' = 'processing'
+                and exists (select 1 from unnest(${ids}::bigint[], ${attempts}::int[]) a(id, att)
+                            where a.id = j.id and (a.att is null or a.att = j.attempts))
+              returning j.*`.execute(this.db)
+          ).rows as JobRow[]);
+    const byId = new Map(rows.map((row) => [String(row.id), row]));
+    return refs.map((ref) => {
+      const id = jobIdOf(ref);
+      const row = byId.get(id);
+      if (row === undefined || (typeof ref !== "string" && ref.attempts !== row.attempts)) {
+        return undefined;
+      }
+      byId.delete(id);
+      return row;
+    });
+  }
+
+  /**
+   * PostgreSQL, a reserve in the common case in one statement: when nothing is due for the
+   * housekeeping (no expired reservation, no due delayed job, no group wait over) and nobody
+   * is in the rotation, takes up to `count` heads of `svc_jobs_jobs_ready` in order and
+   * reserves them until `deadline` (deadline ties ordered by `order_seq`, as one by one).
+   * Returns undefined when the general path is needed.
+   */
+  async reserveHeads(count: number, deadline: number): Promise<JobRow[] | undefined> {
+    const { queue, now } = this;
+    const jobs = this.#table(TABLES.jobs);
+    const groups = this.#table(TABLES.groups);
+    const base = this.ctl.order_seq;
+    const result = await sql<JobRow & { busy: boolean }>`with g as (select (
+        exists (select 1 from ${jobs} where queue = ${queue} and state = 'processing' and at <= ${now})
+        or exists (select 1 from ${jobs} where queue = ${queue} and state = 'delayed' and at <= ${now})
+        or exists (select 1 from ${groups} where queue = ${queue}
+                   and (rot is not null or wait_until <= ${now}))) as busy),
+      p as (select id, row_number() over (order by priority desc, rank) as ord
+            from (select id, priority, rank from ${jobs}
+                  where queue = ${queue} and state = 'ready' and group_name is null
+                    and not (select busy from g)
+                  order by priority desc, rank limit ${count}) h),
+      u as (update ${jobs} j set state = 'processing', attempts = j.attempts + 1,
+              at = ${deadline}, at_seq = ${base} + (select ord from p where p.id = j.id)
+            where j.queue = ${queue} and j.id = any(array(select id from p)) returning j.*)
+      select g.busy, u.* from g left join u on true`.execute(this.db);
+    if (result.rows[0]?.busy !== false) return undefined;
+    const rows = result.rows.filter((row) => row.id !== null) as JobRow[];
+    for (const row of rows) delete (row as Partial<{ busy: boolean }>).busy;
+    rows.sort((a, b) => num(a.at_seq) - num(b.at_seq));
+    if (rows.length > 0) {
+      this.ctl.order_seq += rows.length;
+      this.touch();
+    }
+    return rows;
+  }
+
   async update(row: JobRow, values: Partial<Record<keyof JobRow, unknown>>): Promise<void> {
     Object.assign(row, values);
     await this.db
@@ -350,18 +455,7 @@ export class QueueTx {
    */
   async housekeep(cleanup = true): Promise<void> {
     const { db, queue, now } = this;
-    if (cleanup) {
-      await db
-        .deleteFrom(TABLES.dedupe)
-        .where("queue", "=", queue)
-        .where("expires_at", "<=", now)
-        .execute();
-      await db
-        .deleteFrom(TABLES.cancelled)
-        .where("queue", "=", queue)
-        .where("until", "<=", now)
-        .execute();
-    }
+    if (cleanup) await this.cleanup();
     // Expired reservations first, then due delayed jobs, each in (time, order) order, each
     // read from the head of the index (queue, state, at, at_seq).
     const timed = (state: "processing" | "delayed") =>
@@ -402,6 +496,21 @@ export class QueueTx {
       await this.setGroup(name as string, { wait_until: null, wait_seq: null });
       if (await this.hasReady(name as string)) await this.join(name as string);
     }
+  }
+
+  /** Deletes expired dedupe keys and cancel records (their reads check the expiry). */
+  async cleanup(): Promise<void> {
+    const { db, queue, now } = this;
+    await db
+      .deleteFrom(TABLES.dedupe)
+      .where("queue", "=", queue)
+      .where("expires_at", "<=", now)
+      .execute();
+    await db
+      .deleteFrom(TABLES.cancelled)
+      .where("queue", "=", queue)
+      .where("until", "<=", now)
+      .execute();
   }
 
   // ---- transitions ---------------------------------------------------------------
@@ -747,31 +856,7 @@ export class QueueTx {
 
   /** Serializes `p` into a job row (not yet written). */
   newRow(p: PreparedEnqueue, id: number): JobRow {
-    const availableAt = this.now + p.delaySeconds * 1000;
-    return {
-      queue: this.queue,
-      id,
-      name: p.name,
-      payload: p.payloadJson,
-      state: "delayed",
-      priority: p.priority,
-      rank: 0,
-      group_name: p.group,
-      attempts: 0,
-      max_attempts: p.maxAttempts,
-      backoff_seconds: p.backoffSeconds,
-      last_error: null,
-      available_at: availableAt,
-      at: availableAt,
-      at_seq: 0,
-      seq: 0,
-      created_at: this.now,
-      finished_at: null,
-      progress: null,
-      result: null,
-      trace_parent: p.traceContext?.traceparent ?? null,
-      trace_state: p.traceContext?.tracestate ?? null,
-    };
+    return newJobRow(this.queue, this.now, p, id);
   }
 }
 

@@ -65,6 +65,7 @@ import {
   validateSetGroupLimitsOptions,
 } from "@svc-jobs/core/backend";
 import { sql } from "kysely";
+import { callFastEnqueue, callFastPath, type FastPathResult } from "./fast-path.js";
 import {
   type AnyKysely,
   type AnyTransaction,
@@ -140,6 +141,32 @@ const ENQUEUE_MANY_KEYS = { keys: ["trx"], hints: { transaction: "trx" }, noun: 
 /** Rows per INSERT statement of a batch (parameter limits of both databases). */
 const INSERT_CHUNK = 500;
 const READY_CURSOR_KINDS = ["string", "number", "number"] as const;
+/** Operations in one transaction at most (the rest wait for the next). */
+const MAX_BATCH = 500;
+
+/** PostgreSQL's code for an undefined function. */
+const UNDEFINED_FUNCTION = "42883";
+/** Batches that skip the fast path after it found the queue outside the common case. */
+const FAST_SKIPS_AFTER_BUSY = 8;
+
+interface AckRequest {
+  job: JobRef;
+  result: JsonValue;
+}
+
+/** An operation waiting for a transaction of {@link SqlJobQueue} (its `#write`). */
+interface PendingOp {
+  run: (tx: QueueTx) => Promise<unknown>;
+  /** Set on an ack, which the batch may settle with the others in one statement. */
+  ack?: AckRequest;
+  /** Set on a reserve: how many it takes, and whether it wants the next wake-up time. */
+  reserve?: { count: number; wake: boolean };
+  /** Set on an enqueue: what it writes. */
+  enqueue?: PreparedEnqueue[];
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  value: unknown;
+}
 
 /**
  * The svc-jobs queue on PostgreSQL or SQLite through Kysely. Passes the conformance suite
@@ -177,6 +204,12 @@ export class SqlJobQueue implements JobQueue {
   #workGen = 0;
   #anyGen = 0;
   #notifier: PgNotifier | undefined;
+  /** Operations waiting for this object's next transaction, and whether one is running. */
+  #pending: PendingOp[] = [];
+  #writing = false;
+  /** Batches left that go straight to the general path (see #fastPath); infinite when the
+   * tables have no functions (migrated by an older version). */
+  #fastSkips = 0;
   /** When reserves last deleted expired dedupe keys and cancel records (queue clock). */
   #lastCleanup = Number.NEGATIVE_INFINITY;
 
@@ -261,7 +294,7 @@ export class SqlJobQueue implements JobQueue {
       maxPayloadBytes: this.#maxPayloadBytes,
     });
     const [job] = await traceEnqueue(this.name, [prepared], () =>
-      this.#write((tx) => this.#insert(tx, [prepared]), trx),
+      this.#write((tx) => this.#insert(tx, [prepared]), trx, { enqueue: [prepared] }),
     );
     return job as Job<P>;
   }
@@ -285,7 +318,7 @@ export class SqlJobQueue implements JobQueue {
     const prepared = prepareEnqueueMany(items, { maxPayloadBytes: this.#maxPayloadBytes });
     if (prepared.length === 0) return [];
     return (await traceEnqueue(this.name, prepared, () =>
-      this.#write((tx) => this.#insert(tx, prepared), trx),
+      this.#write((tx) => this.#insert(tx, prepared), trx, { enqueue: prepared }),
     )) as Job<P>[];
   }
 
@@ -312,13 +345,17 @@ export class SqlJobQueue implements JobQueue {
     const deadline = Date.now() + blockSeconds * 1000;
     for (;;) {
       const since = this.#gen(true);
-      const { jobs, wakeAt } = await this.#write(async (tx) => {
-        const jobs = await this.#tryReserve(tx, count);
-        return {
-          jobs,
-          wakeAt: jobs.length > 0 || blockSeconds === 0 ? undefined : await tx.nextWake(),
-        };
-      });
+      const { jobs, wakeAt } = await this.#write(
+        async (tx) => {
+          const jobs = await this.#tryReserve(tx, count);
+          return {
+            jobs,
+            wakeAt: jobs.length > 0 || blockSeconds === 0 ? undefined : await tx.nextWake(),
+          };
+        },
+        undefined,
+        { reserve: { count, wake: blockSeconds > 0 } },
+      );
       if (jobs.length > 0 || blockSeconds === 0) return jobs;
       const remaining = deadline - Date.now();
       if (remaining <= 0 || this.#closed || opts.signal?.aborted) return [];
@@ -333,9 +370,21 @@ export class SqlJobQueue implements JobQueue {
     // Expired dedupe keys and cancel records go at most once a second of the queue's clock.
     const cleanup = tx.now - this.#lastCleanup >= 1000 || tx.now < this.#lastCleanup;
     if (cleanup) this.#lastCleanup = tx.now;
-    await tx.housekeep(cleanup);
     const out: Job[] = [];
     const c = tx.ctl;
+    if (tx.isPostgres && c.paused === 0 && c.hold_until <= tx.now && c.rate_max === null) {
+      // The common case in one statement (docs/sql-backend.md, "Reserve").
+      const rows = await tx.reserveHeads(count, tx.now + this.#config.visibilityTimeoutMs);
+      if (rows !== undefined) {
+        if (cleanup) await tx.cleanup();
+        for (const row of rows) {
+          await tx.emit("reserved", row, { attempt: row.attempts });
+          out.push(rowToJob(row));
+        }
+        return out;
+      }
+    }
+    await tx.housekeep(cleanup);
     // docs/contract.md, "Pause" and "Flow control": a pause, a hold, then the rate limit.
     if (c.paused !== 0 || c.hold_until > tx.now) return out;
     const ratePerMs = c.rate_max === null ? null : (c.rate_per_seconds ?? 0) * 1000;
@@ -375,13 +424,17 @@ export class SqlJobQueue implements JobQueue {
     this.#assertOpen();
     const result = validateAckOptions(opts);
     jobIdOf(job);
-    await this.#write(async (tx) => {
-      const row = await tx.fenced(job);
-      if (!row) return;
-      await tx.leaveActive(row);
-      await tx.emit("completed", row, { attempt: row.attempts, result });
-      await tx.finish(row, "completed", { result: JSON.stringify(result) });
-    });
+    await this.#write(
+      async (tx) => {
+        const row = await tx.fenced(job);
+        if (!row) return;
+        await tx.leaveActive(row);
+        await tx.emit("completed", row, { attempt: row.attempts, result });
+        await tx.finish(row, "completed", { result: JSON.stringify(result) });
+      },
+      undefined,
+      { ack: { job, result } },
+    );
   }
 
   async fail(job: JobRef, error?: unknown): Promise<void> {
@@ -998,16 +1051,215 @@ export class SqlJobQueue implements JobQueue {
   /**
    * Runs `fn` in a write transaction holding the queue's lock: PostgreSQL locks the queue's
    * control row (`FOR UPDATE`), SQLite takes the database's write lock (`BEGIN IMMEDIATE`).
-   * With the caller's `trx`, in that transaction.
+   * With the caller's `trx`, in that transaction. Otherwise the operations of this object
+   * that arrive while one of its transactions runs share the next one (group commit, docs/
+   * sql-backend.md, "Transactions and locking"); `kind` marks an ack, a reserve or an
+   * enqueue, which the batch may do with the others in one statement (the fast path).
    */
-  async #write<T>(fn: (tx: QueueTx) => Promise<T>, trx?: AnyKysely): Promise<T> {
-    // In the caller's transaction the control row is made in it too: on SQLite the queue's
-    // own Kysely waits for the one connection that transaction holds, and a rollback must
-    // not leave this object believing the row exists.
-    if (trx === undefined) await this.#ensureControl();
+  #write<T>(
+    fn: (tx: QueueTx) => Promise<T>,
+    trx?: AnyKysely,
+    kind: Pick<PendingOp, "ack" | "reserve" | "enqueue"> = {},
+  ): Promise<T> {
+    if (trx !== undefined) {
+      return this.#transaction(trx, fn).catch((error) => {
+        throw wrap(error);
+      });
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({
+        run: fn,
+        ...kind,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        value: undefined,
+      });
+      if (!this.#writing) {
+        this.#writing = true;
+        // Starts on the next turn of the event loop, so that what the same turn still sends
+        // (an ack, then the worker's next reserve) shares the transaction.
+        setImmediate(() => void this.#drain());
+      }
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        await this.#commitBatch(this.#pending.splice(0, MAX_BATCH));
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /**
+   * One transaction for `batch` (or one call of the fast path). When it fails and surely
+   * wrote nothing (an operation failed before the commit, or the database refused the fast
+   * path's statement), each operation of the batch runs alone, so only the failing one sees
+   * its error. Otherwise (a failed commit, a lost connection) they all fail: whether it was
+   * written is unknown.
+   */
+  async #commitBatch(batch: PendingOp[]): Promise<void> {
+    let nothingWritten: (error: unknown) => boolean = () => false;
+    try {
+      await this.#ensureControl();
+      nothingWritten = refusedStatement;
+      if (!(await this.#fastPath(batch))) {
+        nothingWritten = () => true;
+        await this.#transaction(undefined, async (tx) => {
+          await this.#runOps(tx, batch);
+          nothingWritten = () => false;
+        });
+      }
+    } catch (error) {
+      if (batch.length > 1 && nothingWritten(error)) {
+        for (const op of batch) await this.#commitBatch([op]);
+        return;
+      }
+      for (const op of batch) op.reject(wrap(error));
+      return;
+    }
+    for (const op of batch) op.resolve(op.value);
+  }
+
+  /**
+   * PostgreSQL: a batch of only acks and reserves in one call of the fast path's function
+   * (docs/sql-backend.md, "The fast path"), when the queue is in the common case. Returns
+   * false, having written nothing, when the batch needs the general transaction.
+   */
+  async #fastPath(batch: PendingOp[]): Promise<boolean> {
+    const c = this.#config;
+    if (c.dialect !== "postgres") return false;
+    if (batch.every((op) => op.enqueue?.every((p) => p.dedupeKey === null && p.group === null))) {
+      return this.#fastEnqueue(batch);
+    }
+    // Kept completed jobs are the general path's (it keeps and trims them).
+    if (c.keepCompleted !== null) return false;
+    if (this.#fastSkips > 0) {
+      this.#fastSkips--;
+      return false;
+    }
+    const now = this.#clock.now();
+    const ids: string[] = [];
+    const attempts: (number | null)[] = [];
+    const results: (string | null)[] = [];
+    let count = 0;
+    for (const op of batch) {
+      if (op.reserve) {
+        count += op.reserve.count;
+      } else if (op.ack) {
+        const id = jobIdOf(op.ack.job);
+        // Not an id this queue gives: the general path's ack finds nothing either.
+        if (!/^[1-9][0-9]{0,15}$/.test(id)) continue;
+        ids.push(id);
+        attempts.push(typeof op.ack.job === "string" ? null : op.ack.job.attempts);
+        results.push(op.ack.result === undefined ? null : JSON.stringify(op.ack.result));
+      } else {
+        return false;
+      }
+    }
+    // Expired dedupe keys and cancel records go at most once a second, as in #tryReserve.
+    const cleanup = count > 0 && (now - this.#lastCleanup >= 1000 || now < this.#lastCleanup);
+    let result: FastPathResult | undefined;
+    try {
+      result = await callFastPath(this.#db, this.schema, {
+        queue: this.name,
+        now,
+        ids,
+        attempts,
+        results,
+        count,
+        deadline: now + c.visibilityTimeoutMs,
+        maxLen: c.eventsMaxLen,
+        cleanup,
+      });
+    } catch (error) {
+      // Tables migrated by an older version (no function yet): the general path only.
+      if ((error as { code?: unknown }).code === UNDEFINED_FUNCTION) {
+        this.#fastSkips = Number.POSITIVE_INFINITY;
+        return false;
+      }
+      throw error;
+    }
+    if (result === undefined) {
+      this.#fastSkips = FAST_SKIPS_AFTER_BUSY;
+      return false;
+    }
+    if (cleanup) this.#lastCleanup = now;
+    const { rows, wake, emitted } = result;
+    if (emitted) this.#notify(false);
+    let next = 0;
+    for (const op of batch) {
+      if (!op.reserve) continue;
+      const jobs = rows.slice(next, next + op.reserve.count).map(rowToJob);
+      next += jobs.length;
+      op.value = { jobs, wakeAt: jobs.length > 0 || !op.reserve.wake ? undefined : wake };
+    }
+    return true;
+  }
+
+  /** Enqueues without dedupe keys nor groups, of every operation of the batch, in one call. */
+  async #fastEnqueue(batch: PendingOp[]): Promise<boolean> {
+    if (this.#fastSkips === Number.POSITIVE_INFINITY) return false;
+    const prepared = batch.flatMap((op) => op.enqueue as PreparedEnqueue[]);
+    let rows: JobRow[];
+    try {
+      rows = await callFastEnqueue(this.#db, this.schema, {
+        queue: this.name,
+        now: this.#clock.now(),
+        prepared,
+        maxLen: this.#config.eventsMaxLen,
+      });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === UNDEFINED_FUNCTION) {
+        this.#fastSkips = Number.POSITIVE_INFINITY;
+        return false;
+      }
+      throw error;
+    }
+    const woke = rows.some((row) => row.state === "ready");
+    if (woke || this.#config.eventsMaxLen !== null) this.#notify(woke);
+    let next = 0;
+    for (const op of batch) {
+      const count = (op.enqueue as PreparedEnqueue[]).length;
+      op.value = rows.slice(next, next + count).map(rowToJob);
+      next += count;
+    }
+    return true;
+  }
+
+  /** The operations of one transaction: the acks together first, then the rest in order. */
+  async #runOps(tx: QueueTx, batch: PendingOp[]): Promise<void> {
+    // Operations in flight together have no order between them (none has returned yet), so
+    // doing the acks first is one of the orders they may take.
+    const acks =
+      tx.isPostgres && this.#config.keepCompleted === null ? batch.filter((op) => op.ack) : [];
+    if (acks.length > 0) {
+      tx.now = this.#clock.now();
+      const rows = await tx.takeReserved(acks.map((op) => (op.ack as AckRequest).job));
+      for (const [i, op] of acks.entries()) {
+        const row = rows[i];
+        if (!row) continue;
+        await tx.leaveActive(row);
+        await tx.emit("completed", row, { attempt: row.attempts, result: op.ack?.result });
+      }
+    }
+    for (const op of batch) {
+      if (acks.length > 0 && op.ack) continue;
+      tx.now = this.#clock.now();
+      op.value = await op.run(tx);
+    }
+  }
+
+  /** One transaction holding the queue's lock (in `trx` when given): `fn`, then the flush. */
+  async #transaction<T>(trx: AnyKysely | undefined, fn: (tx: QueueTx) => Promise<T>): Promise<T> {
     const run = async (db: AnyKysely): Promise<{ value: T; woke: boolean; emitted: boolean }> => {
       const s = onSchema(db, this.schema);
       if (trx !== undefined) {
+        // In the caller's transaction the control row is made in it too: on SQLite the
+        // queue's own Kysely waits for the one connection that transaction holds, and a
+        // rollback must not leave this object believing the row exists.
         await s
           .insertInto(TABLES.queues)
           .values({ name: this.name })
@@ -1024,26 +1276,22 @@ export class SqlJobQueue implements JobQueue {
       return { value, woke: tx.woke, emitted: tx.emitted };
     };
     let result: { value: T; woke: boolean; emitted: boolean };
-    try {
-      if (trx !== undefined) {
-        result = await run(trx);
-      } else if (this.dialect === "postgres") {
-        result = await this.#db.transaction().execute(run);
-      } else {
-        result = await this.#db.connection().execute(async (conn) => {
-          await sql`begin immediate`.execute(conn);
-          try {
-            const r = await run(conn);
-            await sql`commit`.execute(conn);
-            return r;
-          } catch (error) {
-            await sql`rollback`.execute(conn).catch(() => {});
-            throw error;
-          }
-        });
-      }
-    } catch (error) {
-      throw wrap(error);
+    if (trx !== undefined) {
+      result = await run(trx);
+    } else if (this.dialect === "postgres") {
+      result = await this.#db.transaction().execute(run);
+    } else {
+      result = await this.#db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const r = await run(conn);
+          await sql`commit`.execute(conn);
+          return r;
+        } catch (error) {
+          await sql`rollback`.execute(conn).catch(() => {});
+          throw error;
+        }
+      });
     }
     if (result.woke || result.emitted) this.#notify(result.woke);
     return result.value;
@@ -1132,6 +1380,12 @@ export class SqlJobQueue implements JobQueue {
       signal?.addEventListener("abort", done, { once: true });
     });
   }
+}
+
+/** An error of PostgreSQL refusing a statement (it has a SQLSTATE): the statement wrote nothing. */
+function refusedStatement(error: unknown): boolean {
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  return typeof severity === "string" && typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
 }
 
 function wrap(error: unknown): unknown {

@@ -96,7 +96,7 @@ export function backendCases(
       }
       await migrateJobTables(t.db, { dialect: t.dialect });
       const versions = await t.db.selectFrom("svc_jobs_schema_version").selectAll().execute();
-      expect(versions.map((v) => Number(v.version))).toEqual([1]);
+      expect(versions.map((v) => Number(v.version))).toEqual([1, 2]);
       await expect(
         migrateJobTables(t.db, { dialect: t.dialect, dialekt: "x" } as never),
       ).rejects.toBeInstanceOf(ConfigError);
