@@ -1,22 +1,24 @@
-import { ConfigError, type InMemoryJobQueue } from "@svc-jobs/core";
+import { ConfigError, type InMemoryJobQueue, type Leader } from "@svc-jobs/core";
 import type { RedisJobQueue, RedisLeader } from "@svc-jobs/redis";
 import type {
   InMemoryScheduler,
   InMemorySchedulerOptions,
   SchedulerLogger,
 } from "@svc-jobs/scheduler";
+import type { PostgresLeader, SqlJobQueue } from "@svc-jobs/sql";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
+import type { Kysely } from "kysely";
 import { driverNamed, resolveDriver } from "./jobs-drivers.js";
 import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
 
 /** The queue backends `easyJobs` can build: the names of `JOBS_DRIVERS`. */
-export type JobsDriver = "memory" | "redis";
+export type JobsDriver = "memory" | "redis" | "sqlite" | "postgres";
 
 /** Options of {@link easyJobs}. Each falls back to its environment variable. */
 export interface EasyJobsOptions {
   /**
-   * `memory` or `redis`, case-insensitive. Written as the literal `"memory"` or `"redis"`,
-   * it also narrows the type of what `easyJobs` returns.
+   * `memory`, `redis`, `sqlite` or `postgres`, case-insensitive. Written as a literal
+   * (`"redis"`, ...), it also narrows the type of what `easyJobs` returns.
    * @default `JOBS_DRIVER`, else `"memory"`
    */
   driver?: string;
@@ -28,7 +30,18 @@ export interface EasyJobsOptions {
    * @default `REDIS_CLUSTER_NODES`, else none (a single server)
    */
   clusterNodes?: string;
-  /** Key prefix of the Redis queue; one prefix is one queue. @default `JOBS_PREFIX`, else `"jobs"` */
+  /**
+   * The SQLite file (sqlite driver), relative to the current directory; created with its
+   * folder, in WAL mode, its tables migrated at open.
+   * @default `JOBS_SQLITE_PATH`, else `"./data/svc-jobs.sqlite"`
+   */
+  sqlitePath?: string;
+  /** The PostgreSQL URL (postgres driver), e.g. `postgres://user:password@host:5432/app`. @default `DATABASE_URL` (required) */
+  databaseUrl?: string;
+  /**
+   * The queue: the key prefix on Redis, the queue's name in the SQL tables; one prefix is
+   * one queue. @default `JOBS_PREFIX`, else `"jobs"`
+   */
   prefix?: string;
   /**
    * Seconds a reserved job stays hidden before another worker may take it.
@@ -53,9 +66,9 @@ export interface EasyJobsOptions {
 interface EasyJobsCommon {
   /** The driver that was chosen. */
   driver: JobsDriver;
-  /** The key prefix (redis) or `"memory"`. */
+  /** The key prefix (redis), the queue's name (sqlite, postgres) or `"memory"`. */
   prefix: string;
-  /** A scheduler for periodic tasks; with the redis driver it fires only on the leader replica. */
+  /** A scheduler for periodic tasks; with a shared driver (redis, sqlite, postgres) it fires only on the leader replica. */
   scheduler: InMemoryScheduler;
   /** Stops the scheduler, releases the lease and closes the queue and the Redis connection. */
   close(): Promise<void>;
@@ -85,16 +98,52 @@ export interface RedisEasyJobs extends EasyJobsCommon {
 }
 
 /**
- * What {@link easyJobs} returns: {@link MemoryEasyJobs} or {@link RedisEasyJobs}, told
- * apart by `driver`.
+ * What {@link easyJobs} returns with the sqlite driver: the queue in one SQLite file,
+ * shared by the processes of one host that open it.
  */
-export type EasyJobs = MemoryEasyJobs | RedisEasyJobs;
+export interface SqliteEasyJobs extends EasyJobsCommon {
+  driver: "sqlite";
+  /** The queue on the file (its name is `prefix`). */
+  queue: SqlJobQueue;
+  /** The Kysely on the file (one connection; share it rather than opening another). */
+  // biome-ignore lint/suspicious/noExplicitAny: the queue's tables are not the caller's schema.
+  db: Kysely<any>;
+  /** The absolute path of the file. */
+  sqlitePath: string;
+  /** The scheduler's lease: a row of `svc_jobs_leader` in the same file. */
+  leader: Leader & { readonly name: string; readonly leaseSeconds: number };
+  redis?: undefined;
+  redisUrl?: undefined;
+}
+
+/** What {@link easyJobs} returns with the postgres driver. */
+export interface PostgresEasyJobs extends EasyJobsCommon {
+  driver: "postgres";
+  /** The queue on PostgreSQL (its name is `prefix`), woken by LISTEN/NOTIFY. */
+  queue: SqlJobQueue;
+  /** The Kysely on `DATABASE_URL` (a pg pool of 10). */
+  // biome-ignore lint/suspicious/noExplicitAny: the queue's tables are not the caller's schema.
+  db: Kysely<any>;
+  /** The database URL with its password hidden, for messages. */
+  databaseUrl: string;
+  /** The scheduler's advisory lock, on the name `{prefix}:scheduler`. */
+  leader: PostgresLeader;
+  redis?: undefined;
+  redisUrl?: undefined;
+}
+
+/**
+ * What {@link easyJobs} returns: {@link MemoryEasyJobs}, {@link RedisEasyJobs},
+ * {@link SqliteEasyJobs} or {@link PostgresEasyJobs}, told apart by `driver`.
+ */
+export type EasyJobs = MemoryEasyJobs | RedisEasyJobs | SqliteEasyJobs | PostgresEasyJobs;
 
 /**
  * Builds a queue and a scheduler from the environment, the way the worker and
- * your API process both should: `JOBS_DRIVER` (`memory` or `redis`), `REDIS_URL`,
- * `JOBS_PREFIX`. Bad values are a `ConfigError` that says what to set. The redis
- * driver needs ioredis installed (loaded on first use).
+ * your API process both should: `JOBS_DRIVER` (`memory`, `redis`, `sqlite` or
+ * `postgres`), `REDIS_URL`, `JOBS_SQLITE_PATH`, `DATABASE_URL`, `JOBS_PREFIX`. Bad values
+ * are a `ConfigError` that says what to set. The redis driver needs ioredis installed,
+ * sqlite better-sqlite3 and kysely, postgres pg and kysely (loaded on first use).
  *
  * Typed by the `driver` option: `easyJobs({ driver: "redis" })` is a
  * {@link RedisEasyJobs} (a `RedisJobQueue` and a `RedisLeader`), `easyJobs({ driver:
@@ -111,6 +160,8 @@ export type EasyJobs = MemoryEasyJobs | RedisEasyJobs;
  */
 export function easyJobs(options: EasyJobsOptions & { driver: "redis" }): RedisEasyJobs;
 export function easyJobs(options: EasyJobsOptions & { driver: "memory" }): MemoryEasyJobs;
+export function easyJobs(options: EasyJobsOptions & { driver: "sqlite" }): SqliteEasyJobs;
+export function easyJobs(options: EasyJobsOptions & { driver: "postgres" }): PostgresEasyJobs;
 export function easyJobs(options?: EasyJobsOptions): EasyJobs;
 export function easyJobs(options: EasyJobsOptions = {}): EasyJobs {
   checkOptionKeys(options, OPTION_KEYS.easyJobs, "easyJobs options");

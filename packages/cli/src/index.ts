@@ -13,8 +13,10 @@ export {
   easyJobs,
   type JobsDriver,
   type MemoryEasyJobs,
+  type PostgresEasyJobs,
   type RedisEasyJobs,
   resolveVisibilityTimeout,
+  type SqliteEasyJobs,
 } from "./easy-jobs.js";
 export { resolveDriver } from "./jobs-drivers.js";
 export { JOBS_SCHEDULE_ENV, runCli, runWorker } from "./lazy-command.js";

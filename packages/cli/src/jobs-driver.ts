@@ -56,6 +56,10 @@ export interface AdminTarget {
   redisUrl?: string;
   /** `--redis-cluster-nodes` or `REDIS_CLUSTER_NODES`. */
   clusterNodes?: string;
+  /** `--sqlite-path` or `JOBS_SQLITE_PATH` (sqlite). */
+  sqlitePath?: string;
+  /** `--database-url` or `DATABASE_URL` (postgres). */
+  databaseUrl?: string;
   /** The command, for messages, e.g. `"stats"`. */
   command: string;
 }

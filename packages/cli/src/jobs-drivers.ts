@@ -1,19 +1,32 @@
 import { ConfigError } from "@svc-jobs/core";
-import type { EasyJobs, JobsDriver, MemoryEasyJobs, RedisEasyJobs } from "./easy-jobs.js";
+import type {
+  EasyJobs,
+  JobsDriver,
+  MemoryEasyJobs,
+  PostgresEasyJobs,
+  RedisEasyJobs,
+  SqliteEasyJobs,
+} from "./easy-jobs.js";
 import type { JobsDriverDefinition } from "./jobs-driver.js";
 import { memoryDriver } from "./memory-driver.js";
+import { postgresDriver } from "./postgres-driver.js";
 import { redisDriver } from "./redis-driver.js";
+import { sqliteDriver } from "./sqlite-driver.js";
 
 /**
  * The queue backends of `easyJobs()` and `svc-jobs`, by `JOBS_DRIVER` name. A new
- * backend (sqlite, say) is one more entry here plus its `EasyJobs` variant.
+ * backend is one more entry here plus its `EasyJobs` variant.
  */
 export const JOBS_DRIVERS: {
   readonly memory: JobsDriverDefinition<MemoryEasyJobs>;
   readonly redis: JobsDriverDefinition<RedisEasyJobs>;
+  readonly sqlite: JobsDriverDefinition<SqliteEasyJobs>;
+  readonly postgres: JobsDriverDefinition<PostgresEasyJobs>;
 } = {
   memory: memoryDriver,
   redis: redisDriver,
+  sqlite: sqliteDriver,
+  postgres: postgresDriver,
 } satisfies { [K in JobsDriver]: JobsDriverDefinition<Extract<EasyJobs, { driver: K }>> };
 
 /** Reads a driver name, case-insensitively; `undefined` or empty means `memory`. */

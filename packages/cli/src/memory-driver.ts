@@ -24,7 +24,7 @@ export const memoryDriver: JobsDriverDefinition<MemoryEasyJobs> = {
   },
   describe: (jobs) => ({ prefix: jobs.prefix }),
   workerWarning:
-    "memory driver: the queue lives inside this process, so other processes (your API, svc-jobs enqueue) cannot add jobs to it; set JOBS_DRIVER=redis to share a queue",
+    "memory driver: the queue lives inside this process, so other processes (your API, svc-jobs enqueue) cannot add jobs to it; set JOBS_DRIVER=redis, postgres or sqlite to share a queue",
   isReachable: () => true,
   notShared: "jobs live inside one process, so a new process always sees an empty queue",
 };

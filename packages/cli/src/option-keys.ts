@@ -2,6 +2,12 @@ import { ConfigError } from "@svc-jobs/core";
 import { type KnownKeys, rejectUnknownKeys } from "@svc-jobs/core/backend";
 
 const REDIS_HINTS = {
+  sqliteFile: "sqlitePath",
+  file: "sqlitePath",
+  path: "sqlitePath",
+  postgresUrl: "databaseUrl",
+  pgUrl: "databaseUrl",
+  connectionString: "databaseUrl",
   url: "redisUrl",
   redis: "redisUrl",
   nodes: "clusterNodes",
@@ -21,6 +27,8 @@ export const OPTION_KEYS = {
       "tickIntervalSeconds",
       "schedulerLogger",
       "redisOptions",
+      "sqlitePath",
+      "databaseUrl",
       "env",
     ],
     hints: {
@@ -59,6 +67,8 @@ export const OPTION_KEYS = {
       "driver",
       "redisUrl",
       "clusterNodes",
+      "sqlitePath",
+      "databaseUrl",
       "prefix",
       "cwd",
       "logger",

@@ -115,7 +115,8 @@ function resolveRedisUrl(value: string | undefined): string {
   return url;
 }
 
-function resolvePrefix(value: string | undefined): string {
+/** Reads `JOBS_PREFIX` (or the `prefix` option): the queue's name, `"jobs"` by default. Internal. */
+export function resolvePrefix(value: string | undefined): string {
   const prefix = value === undefined || value.trim() === "" ? "jobs" : value.trim();
   if (/\s/.test(prefix) || prefix.length > 200) {
     throw new ConfigError(

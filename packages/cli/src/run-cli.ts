@@ -47,6 +47,8 @@ interface GlobalOptions {
   driver?: string;
   redisUrl?: string;
   redisClusterNodes?: string;
+  sqlitePath?: string;
+  databaseUrl?: string;
   prefix: string;
 }
 
@@ -119,7 +121,11 @@ function buildProgram(version: string): Command {
       "Run svc-jobs workers and operate their queues (stats, jobs, dead letters, enqueue, pause, events, limits, dashboard).",
     )
     .version(version)
-    .addOption(new Option("--driver <driver>", "queue backend: memory or redis").env("JOBS_DRIVER"))
+    .addOption(
+      new Option("--driver <driver>", "queue backend: memory, redis, sqlite or postgres").env(
+        "JOBS_DRIVER",
+      ),
+    )
     .addOption(
       new Option("--redis-url <url>", "Redis URL (redis://, rediss:// or unix://)").env(
         "REDIS_URL",
@@ -128,6 +134,17 @@ function buildProgram(version: string): Command {
     .addOption(
       new Option("--redis-cluster-nodes <nodes>", "Redis Cluster seeds, host:port,host:port").env(
         "REDIS_CLUSTER_NODES",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--sqlite-path <file>",
+        "the SQLite file of the sqlite driver (default: ./data/svc-jobs.sqlite)",
+      ).env("JOBS_SQLITE_PATH"),
+    )
+    .addOption(
+      new Option("--database-url <url>", "PostgreSQL URL of the postgres driver").env(
+        "DATABASE_URL",
       ),
     )
     .addOption(
@@ -222,6 +239,8 @@ function buildProgram(version: string): Command {
             ...(o.driver === undefined ? {} : { driver: o.driver }),
             ...(o.redisUrl === undefined ? {} : { redisUrl: o.redisUrl }),
             ...(o.redisClusterNodes === undefined ? {} : { clusterNodes: o.redisClusterNodes }),
+            ...(o.sqlitePath === undefined ? {} : { sqlitePath: o.sqlitePath }),
+            ...(o.databaseUrl === undefined ? {} : { databaseUrl: o.databaseUrl }),
             prefix: singlePrefix(o.prefix),
           });
         }),
@@ -716,6 +735,8 @@ function target(o: GlobalOptions, command: string) {
     ...(o.driver === undefined ? {} : { driver: o.driver }),
     ...(o.redisUrl === undefined ? {} : { redisUrl: o.redisUrl }),
     ...(o.redisClusterNodes === undefined ? {} : { clusterNodes: o.redisClusterNodes }),
+    ...(o.sqlitePath === undefined ? {} : { sqlitePath: o.sqlitePath }),
+    ...(o.databaseUrl === undefined ? {} : { databaseUrl: o.databaseUrl }),
   };
 }
 

@@ -43,12 +43,16 @@ export interface RunWorkerOptions {
   timeoutSeconds?: number;
   /** Seconds a reserved job stays hidden; a crashed worker's jobs come back after it. @default `JOBS_VISIBILITY_TIMEOUT_SECONDS`, else 60 */
   visibilityTimeoutSeconds?: number;
-  /** A `JOBS_DRIVERS` name: `memory` or `redis`. @default `JOBS_DRIVER` */
+  /** A `JOBS_DRIVERS` name: `memory`, `redis`, `sqlite` or `postgres`. @default `JOBS_DRIVER` */
   driver?: string;
   /** @default `REDIS_URL` */
   redisUrl?: string;
   /** Redis Cluster seeds `host:port,...`. @default `REDIS_CLUSTER_NODES` */
   clusterNodes?: string;
+  /** The sqlite driver's file. @default `JOBS_SQLITE_PATH`, else `./data/svc-jobs.sqlite` */
+  sqlitePath?: string;
+  /** The postgres driver's URL. @default `DATABASE_URL` */
+  databaseUrl?: string;
   /** Queue key prefix. @default `JOBS_PREFIX`, else `"jobs"` */
   prefix?: string;
   /** Where `./` handler paths resolve from. @default process.cwd() */
@@ -96,6 +100,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     ...(options.driver === undefined ? {} : { driver: options.driver }),
     ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
     ...(options.clusterNodes === undefined ? {} : { clusterNodes: options.clusterNodes }),
+    ...(options.sqlitePath === undefined ? {} : { sqlitePath: options.sqlitePath }),
+    ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
     ...(options.visibilityTimeoutSeconds === undefined
       ? {}

@@ -85,7 +85,7 @@ describe("easyJobs", () => {
   });
 
   it.each([
-    [{ driver: "postgres" }, /JOBS_DRIVER is "postgres"/],
+    [{ driver: "mysql" }, /JOBS_DRIVER is "mysql"/],
     [{ driver: "redis", redisUrl: "http://localhost:6379" }, /scheme "http"/],
     [{ driver: "redis", redisUrl: "localhost:6379" }, /scheme "localhost"|is not a URL/],
     [{ driver: "redis", redisUrl: "redis://localhost:6379/x" }, /database "x"/],

@@ -6,11 +6,14 @@ import {
   easyJobs,
   type JobsDriver,
   type MemoryEasyJobs,
+  type PostgresEasyJobs,
   type RedisEasyJobs,
+  type SqliteEasyJobs,
 } from "@svc-jobs/cli";
 import { InMemoryJobQueue, type JobQueue } from "@svc-jobs/core";
 import type { RedisJobQueue, RedisLeader } from "@svc-jobs/redis";
 import type { SchedulerLogger } from "@svc-jobs/scheduler";
+import type { PostgresLeader, SqlJobQueue } from "@svc-jobs/sql";
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import { describe, expect, expectTypeOf, it } from "vitest";
@@ -18,6 +21,8 @@ import { describe, expect, expectTypeOf, it } from "vitest";
 // Never called: building a redis driver would open a connection.
 const redisJobs = () => easyJobs({ driver: "redis", redisUrl: "redis://127.0.0.1:6379/0" });
 const memoryJobs = () => easyJobs({ driver: "memory" });
+const sqliteJobs = () => easyJobs({ driver: "sqlite", sqlitePath: "./jobs.sqlite" });
+const postgresJobs = () => easyJobs({ driver: "postgres", databaseUrl: "postgres://x/y" });
 const fromEnvironment = () => easyJobs();
 const fromOptions = (options: EasyJobsOptions) => easyJobs(options);
 const fromDriverVariable = (driver: JobsDriver) => easyJobs({ driver });
@@ -53,13 +58,27 @@ describe("easyJobs() types", () => {
     expect(typeof misuse).toBe("function");
   });
 
+  it("driver: 'sqlite' and 'postgres' give a SqlJobQueue, its Kysely and a leader", () => {
+    expectTypeOf(sqliteJobs).returns.toEqualTypeOf<SqliteEasyJobs>();
+    expectTypeOf(postgresJobs).returns.toEqualTypeOf<PostgresEasyJobs>();
+    expectTypeOf<SqliteEasyJobs["queue"]>().toEqualTypeOf<SqlJobQueue>();
+    expectTypeOf<PostgresEasyJobs["queue"]>().toEqualTypeOf<SqlJobQueue>();
+    expectTypeOf<PostgresEasyJobs["leader"]>().toEqualTypeOf<PostgresLeader>();
+    expectTypeOf<SqliteEasyJobs["sqlitePath"]>().toEqualTypeOf<string>();
+    expectTypeOf<PostgresEasyJobs["databaseUrl"]>().toEqualTypeOf<string>();
+  });
+
   it("a driver from the environment (or any string) gives the union, narrowed by driver", () => {
     expectTypeOf(fromEnvironment).returns.toEqualTypeOf<EasyJobs>();
     expectTypeOf(fromOptions).returns.toEqualTypeOf<EasyJobs>();
     expectTypeOf(fromDriverVariable).returns.toEqualTypeOf<EasyJobs>();
-    expectTypeOf<EasyJobs>().toEqualTypeOf<MemoryEasyJobs | RedisEasyJobs>();
+    expectTypeOf<EasyJobs>().toEqualTypeOf<
+      MemoryEasyJobs | RedisEasyJobs | SqliteEasyJobs | PostgresEasyJobs
+    >();
     expectTypeOf<EasyJobs["queue"]>().toExtend<JobQueue>();
-    expectTypeOf<EasyJobs["leader"]>().toEqualTypeOf<RedisLeader | undefined>();
+    expectTypeOf<EasyJobs["leader"]>().toEqualTypeOf<
+      RedisLeader | SqliteEasyJobs["leader"] | PostgresLeader | undefined
+    >();
     // The union's queue methods stay callable: both queues declare JobQueue's signatures.
     const enqueue = (jobs: EasyJobs) => jobs.queue.enqueue("send_email", { to: "a@b.c" });
     expect(typeof enqueue).toBe("function");
@@ -68,6 +87,10 @@ describe("easyJobs() types", () => {
       jobs.leader.isLeader();
       if (jobs.driver === "redis") {
         expectTypeOf(jobs.queue).toEqualTypeOf<RedisJobQueue>();
+        return jobs.leader.isLeader();
+      }
+      if (jobs.driver === "sqlite" || jobs.driver === "postgres") {
+        expectTypeOf(jobs.queue).toEqualTypeOf<SqlJobQueue>();
         return jobs.leader.isLeader();
       }
       expectTypeOf(jobs.queue).toEqualTypeOf<InMemoryJobQueue>();

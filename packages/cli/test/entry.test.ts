@@ -24,7 +24,14 @@ const PACKAGES_DIR = path.dirname(CLI_DIR);
 const FIXTURES = fileURLToPath(new URL("./fixtures/entry/", import.meta.url));
 const HOOK = pathToFileURL(path.join(FIXTURES, "record-resolutions.mjs")).href;
 const COMMAND_DEPENDENCIES = ["commander", "pino", "prom-client"];
-const NOT_LOADED = [...COMMAND_DEPENDENCIES, "ioredis"];
+const NOT_LOADED = [
+  ...COMMAND_DEPENDENCIES,
+  "ioredis",
+  "@svc-jobs/sql",
+  "kysely",
+  "better-sqlite3",
+  "pg",
+];
 
 const work = mkdtempSync(path.join(tmpdir(), "svc-jobs-cli-entry-"));
 let runs = 0;
@@ -42,7 +49,11 @@ interface Probe {
 }
 
 /** Runs fixtures/entry/probe.mjs (copied into `cwd` when given) on `entry`. */
-function probe(entry: string, driver?: "memory" | "redis", cwd?: string): Probe {
+function probe(
+  entry: string,
+  driver?: "memory" | "redis" | "sqlite" | "postgres",
+  cwd?: string,
+): Probe {
   const script = cwd ? path.join(cwd, "probe.mjs") : path.join(FIXTURES, "probe.mjs");
   if (cwd) cpSync(path.join(FIXTURES, "probe.mjs"), script);
   const log = path.join(work, `resolutions-${++runs}.jsonl`);
@@ -146,6 +157,14 @@ describe("installed without the optional and command dependencies", () => {
     const redis = probe("@svc-jobs/cli", "redis", app);
     expect(redis.error).toMatchObject({ name: "ConfigError", code: "ERR_IOREDIS_MISSING" });
     expect(redis.error?.message).toContain("install ioredis to use JOBS_DRIVER=redis");
+    const sqlite = probe("@svc-jobs/cli", "sqlite", app);
+    expect(sqlite.error).toMatchObject({ name: "ConfigError", code: "ERR_SQL_DRIVER_MISSING" });
+    expect(sqlite.error?.message).toContain(
+      'install better-sqlite3 and kysely to use JOBS_DRIVER=sqlite ("npm install better-sqlite3 kysely"',
+    );
+    expect(existsSync(path.join(app, "data"))).toBe(false);
+    const postgres = probe("@svc-jobs/cli", "postgres", app);
+    expect(postgres.error).toMatchObject({ name: "ConfigError", code: "ERR_DATABASE_URL" });
   });
 
   it("the svc-jobs command without ioredis runs the memory driver and says to install it for redis", async () => {

@@ -174,8 +174,12 @@ describe("usage errors", () => {
 
 describe("configuration errors", () => {
   it("an unknown JOBS_DRIVER is exit 2 naming the choices", async () => {
-    const out = await runBin(["stats"], { JOBS_DRIVER: "postgres" });
-    expectOneLineError(out, 2, /JOBS_DRIVER is "postgres": set it to "memory".*or "redis"/);
+    const out = await runBin(["stats"], { JOBS_DRIVER: "mysql" });
+    expectOneLineError(
+      out,
+      2,
+      /JOBS_DRIVER is "mysql": set it to "memory".*"redis".*"sqlite".*or "postgres"/,
+    );
   });
 
   it("a REDIS_URL that is not redis://, rediss:// or unix:// is exit 2", async () => {

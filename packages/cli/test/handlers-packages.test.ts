@@ -136,12 +136,12 @@ describe("the driver table", () => {
   it("an unknown driver names every driver of the table with what it is for", async () => {
     const out = await runBin(
       ["run", "--handlers", "@acme/jobs"],
-      { JOBS_DRIVER: "sqlite" },
+      { JOBS_DRIVER: "mongodb" },
       { cwd: app },
     );
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(
-      /JOBS_DRIVER is "sqlite": set it to "memory" \(one process, for development\) or "redis" \(shared, for production\)/,
+      /JOBS_DRIVER is "mongodb": set it to "memory" \(one process, for development\), "redis" \(shared, for production\), "sqlite" \(one file, durable, for one host\) or "postgres" \(shared on PostgreSQL, for production\)/,
     );
   });
 });

@@ -26,6 +26,23 @@ export function runBin(
   });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: what the fixture prints, checked by the tests.
+type FixtureOutput = Record<string, any>;
+
+/**
+ * Runs a scenario of fixtures/sql-easy-jobs.mjs (easyJobs() of the built package in a plain
+ * Node.js process) with exactly `env`, and returns the JSON line it prints.
+ */
+export async function easyJobsIn(
+  scenario: string,
+  env: Record<string, string | undefined>,
+): Promise<FixtureOutput> {
+  const script = fileURLToPath(new URL("./fixtures/sql-easy-jobs.mjs", import.meta.url));
+  const result = await runNodeScript(script, [scenario], env, { cwd: CLI_DIR, timeoutMs: 20_000 });
+  if (result.code !== 0) throw new Error(`${scenario} exited ${result.code}: ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as FixtureOutput;
+}
+
 /** A long-running `svc-jobs` process (run, stats --watch). */
 export interface RunningBin {
   child: ChildProcess;

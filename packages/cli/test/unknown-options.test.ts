@@ -31,7 +31,7 @@ const cases: [string, Call, string, string, Call][] = [
     "easyJobs",
     () => easyJobs({ driver: "memory", visibilityTimeout: 5 } as never),
     'did you mean "visibilityTimeoutSeconds"?',
-    "known: driver, redisUrl, clusterNodes, prefix, visibilityTimeoutSeconds, tickIntervalSeconds, schedulerLogger, redisOptions, env",
+    "known: driver, redisUrl, clusterNodes, prefix, visibilityTimeoutSeconds, tickIntervalSeconds, schedulerLogger, redisOptions, sqlitePath, databaseUrl, env",
     () => easyJobs({ driver: "memory", visibilityTimeoutSeconds: 5, env: {} }).close(),
   ],
   [

@@ -280,6 +280,58 @@ describe.each([
   });
 });
 
+describe("the svc-jobs binary on SQLite, installed into an empty folder", () => {
+  it("npm install @svc-jobs/cli better-sqlite3 kysely, then JOBS_DRIVER=sqlite svc-jobs enqueue and stats", () => {
+    const dir = path.join(work, "sqlite-user");
+    mkdirSync(dir);
+    writeFileSync(
+      path.join(dir, "package.json"),
+      `${JSON.stringify({ name: "app-sqlite", private: true }, null, 2)}\n`,
+    );
+    // What `npm install @svc-jobs/cli` brings from a registry: the CLI's tarball and those of
+    // the @svc-jobs packages it depends on (webhooks is not one of them).
+    const cli = tarballs.filter((t) => !path.basename(t).startsWith("svc-jobs-webhooks-"));
+    // better-sqlite3 compiles from source where its prebuilt binary cannot be downloaded:
+    // node-gyp then needs Node's headers (Debian's nodejs package has them in /usr/include/node).
+    const headers: Record<string, string> = existsSync("/usr/include/node/node.h")
+      ? { npm_config_nodedir: "/usr" }
+      : {};
+    const install = run(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--no-update-notifier",
+        ...cli,
+        "better-sqlite3@12",
+        "kysely@0.28",
+      ],
+      dir,
+      headers,
+    );
+    console.log(`npm install (sqlite-user): ${(install.ms / 1000).toFixed(1)} s`);
+    expect(install.code, install.out).toBe(0);
+    const bin = path.join(dir, "node_modules/.bin/svc-jobs");
+    const env = { JOBS_DRIVER: "sqlite" };
+    const enqueued = run(bin, ["enqueue", "send_email", '{"to":"a@example.com"}'], dir, env);
+    expect(enqueued.code, enqueued.out).toBe(0);
+    expect(enqueued.out.trim()).toBe("1");
+    expect(existsSync(path.join(dir, "data/svc-jobs.sqlite"))).toBe(true);
+    const stats = run(bin, ["stats", "--json"], dir, env);
+    expect(stats.code, stats.out).toBe(0);
+    expect(JSON.parse(stats.out)).toEqual([
+      expect.objectContaining({ prefix: "jobs", ready: 1, dlq: 0, paused: false }),
+    ]);
+    const list = run(bin, ["jobs", "list", "--state", "ready", "--json"], dir, env);
+    expect(list.code, list.out).toBe(0);
+    expect(JSON.parse(list.out).jobs).toEqual([
+      expect.objectContaining({ id: "1", name: "send_email", payload: { to: "a@example.com" } }),
+    ]);
+    // better-sqlite3 may compile from source (about 2 minutes here).
+  }, 600_000);
+});
+
 describe("every tarball", () => {
   it.each(PACKAGES)("@svc-jobs/%s: publint reports nothing", (name) => {
     const tgz = tarballs.find((t) => path.basename(t).startsWith(`svc-jobs-${name}-`));
