@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type EasyJobs, easyJobs } from "@svc-jobs/cli";
 import { ConfigError, type JobOutcome, JobValidationError, WorkerRunner } from "@svc-jobs/core";
 import { createDashboard } from "@svc-jobs/dashboard";
 import { KyselyInboxStore, KyselyOutboxStore } from "@svc-jobs/webhooks";
@@ -9,6 +8,7 @@ import { register } from "prom-client";
 import type { ExampleConfig } from "./config.js";
 import { type AppDatabase, openDatabase } from "./database.js";
 import { createCleanup, createOutboxTick, createRegistry } from "./job-handlers.js";
+import { type AppJobs, openJobs } from "./jobs.js";
 import { parseOrder, placeOrder } from "./orders.js";
 import type { StepListener } from "./steps.js";
 import { recordStatus, startTracing, stopTracing, traceRequest } from "./tracing.js";
@@ -23,7 +23,8 @@ export const DASHBOARD_PATH = "/admin/jobs";
 export interface ExampleApp {
   /** Base URL of the API, e.g. `http://127.0.0.1:3000`. */
   url: string;
-  jobs: EasyJobs;
+  /** The queue: in the app's database by default, else memory or Redis (`JOBS_DRIVER`). */
+  jobs: AppJobs;
   database: AppDatabase;
   /**
    * The operator dashboard: its URL, and the token made for this run when
@@ -39,14 +40,15 @@ export interface StartExampleAppOptions {
   onStep?: StepListener;
   /** Called for every job outcome of the in-process worker. */
   onJobSettled?: (outcome: JobOutcome) => void;
-  /** Environment for `easyJobs` (JOBS_DRIVER, REDIS_URL, JOBS_PREFIX). @default process.env */
+  /** Environment of the queue (JOBS_DRIVER, REDIS_URL, JOBS_PREFIX, ...). @default process.env */
   env?: NodeJS.ProcessEnv;
 }
 
 /**
  * Composes the packages the way a service does: an HTTP API whose `POST /orders`
- * writes the order and its outbox events in one transaction; the outbox relay and
- * a cleanup task on the scheduler; a `JobRegistry` with the confirmation and webhook
+ * writes the order and its outbox events in one transaction, with their jobs when the
+ * queue is in the same database (the default), else moved later by the outbox relay on
+ * the scheduler (memory, Redis); a cleanup task on the scheduler; a `JobRegistry` with the confirmation and webhook
  * handlers run by a `WorkerRunner`; a local receiver that verifies the signed
  * webhooks; and `/metrics`. With `role: "api"` only the API and the receiver run,
  * and `svc-jobs run` runs the handlers (see worker-handlers.ts).
@@ -61,13 +63,28 @@ export async function startExampleApp(
   const { db } = database;
   const outbox = new KyselyOutboxStore(db);
   const inbox = new KyselyInboxStore(db);
-  const jobs = easyJobs({ env: options.env ?? process.env });
-  if (config.role === "api" && jobs.driver === "memory") {
+  let jobs: AppJobs;
+  try {
+    jobs = await openJobs(database, {
+      databaseUrl: config.databaseUrl,
+      env: options.env ?? process.env,
+    });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  if (config.role === "api" && jobs.driver !== "redis") {
+    await jobs.close();
     await database.close();
     throw new ConfigError(
-      "EXAMPLE_ROLE=api leaves the jobs to svc-jobs run workers, which need a shared queue: set JOBS_DRIVER=redis and REDIS_URL",
+      `EXAMPLE_ROLE=api leaves the jobs to svc-jobs run workers, which need the Redis queue (the queue is ${jobs.driver} here): set JOBS_DRIVER=redis and REDIS_URL`,
     );
   }
+  // With the queue in the app's database, POST /orders enqueues the jobs itself.
+  const sameDatabase = jobs.sameDatabase && {
+    queue: jobs.sameDatabase,
+    backoffSeconds: config.webhookBackoffSeconds,
+  };
 
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -99,13 +116,19 @@ export async function startExampleApp(
       webhookUrl,
       onStep: step,
     });
-    closeRegistry = close;
-    registry.trackQueue(jobs.queue, { name: jobs.prefix });
-    await jobs.scheduler.addTask(
-      "outbox_relay",
-      config.outboxIntervalSeconds,
-      createOutboxTick(outbox, jobs.queue, config.webhookBackoffSeconds, step),
-    );
+    // Untracked on stop, so a new app in this process (a restart) can track its queue.
+    const untrack = registry.trackQueue(jobs.queue, { name: jobs.prefix });
+    closeRegistry = async () => {
+      untrack();
+      await close();
+    };
+    if (!sameDatabase) {
+      await jobs.scheduler.addTask(
+        "outbox_relay",
+        config.outboxIntervalSeconds,
+        createOutboxTick(outbox, jobs.queue, config.webhookBackoffSeconds, step),
+      );
+    }
     await jobs.scheduler.addTask(
       "cleanup",
       config.cleanupIntervalSeconds,
@@ -142,11 +165,15 @@ export async function startExampleApp(
             : "bad request";
         return json(res, 400, { error: message });
       }
-      const order = await placeOrder(db, outbox, input);
+      const order = await placeOrder(db, outbox, input, sameDatabase);
       step({
         kind: "order.placed",
         orderId: order.id,
-        message: `order ${order.id} placed (${order.quantity} x ${order.item} for ${order.customer}); order and outbox events committed in one transaction`,
+        message: `order ${order.id} placed (${order.quantity} x ${order.item} for ${order.customer}); ${
+          sameDatabase
+            ? "order, outbox events and their jobs committed in one transaction (the queue is in the same database: no relay)"
+            : "order and outbox events committed in one transaction"
+        }`,
       });
       return json(res, 201, order);
     }

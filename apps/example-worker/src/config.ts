@@ -33,7 +33,7 @@ export interface ExampleConfig {
 
 /**
  * Reads the example's configuration. Every value has an embedded default, so the
- * app runs with no configuration at all (memory queue, SQLite file).
+ * app runs with no configuration at all (queue and orders in one SQLite file).
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig {
   const role = (env.EXAMPLE_ROLE ?? "all").trim().toLowerCase();

@@ -46,11 +46,13 @@ export async function openDatabase(options: {
     const url = new URL(options.databaseUrl);
     if (url.password) url.password = "***";
     where = url.toString();
-    db = new Kysely<AppTables>({
-      dialect: new PostgresDialect({
-        pool: new pg.Pool({ connectionString: options.databaseUrl, max: 10 }),
-      }),
-    });
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    // A connection PostgreSQL ends (a restart, a failover) is an "error" event: on the pool
+    // while idle, on its client while checked out (the query in flight fails too). Without
+    // listeners either one is an uncaught exception that ends the process.
+    pool.on("error", () => {});
+    pool.on("connect", (client) => client.on("error", () => {}));
+    db = new Kysely<AppTables>({ dialect: new PostgresDialect({ pool }) });
   } else {
     dialect = "sqlite";
     where = options.sqliteFile;

@@ -2,10 +2,9 @@
 // repository root (or `pnpm --filter @svc-jobs/example-worker demo`). It places a
 // few orders, one of whose webhooks fails twice before it succeeds, prints each step,
 // and exits 0 once every webhook was verified by the receiver (1 if not within 45 s).
-// Add --serve to keep the API running afterwards.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// Add --serve to keep the API running afterwards. The queue lives in the app's database
+// (the SQLite file ./data/example.sqlite unless SQLITE_FILE or DATABASE_URL say otherwise),
+// so jobs still queued when it stops are run by the next start.
 import { startExampleApp } from "./app.js";
 import { loadConfig } from "./config.js";
 import type { Step } from "./steps.js";
@@ -15,13 +14,11 @@ const t0 = Date.now();
 const say = (message: string) =>
   console.log(`[${((Date.now() - t0) / 1000).toFixed(2).padStart(6)}s] ${message}`);
 
-const tempDir = mkdtempSync(join(tmpdir(), "svc-jobs-demo-"));
 const config = loadConfig({
   // Quick retries and relay so the demo finishes in seconds; the defaults suit production.
   WEBHOOK_BACKOFF_SECONDS: "0.3",
   OUTBOX_INTERVAL_SECONDS: "0.2",
   CLEANUP_INTERVAL_SECONDS: "1",
-  SQLITE_FILE: join(tempDir, "demo.sqlite"),
   PORT: serve ? "3000" : "0",
   ...process.env,
 });
@@ -51,7 +48,7 @@ const orders = [
 let exitCode = 1;
 try {
   say(
-    `example app on ${app.url}: queue ${app.jobs.driver}${app.jobs.driver === "redis" ? ` (${app.jobs.redisUrl}, prefix ${app.jobs.prefix})` : ""}, database ${app.database.dialect} (${app.database.where})`,
+    `example app on ${app.url}: queue ${app.jobs.describe()}, database ${app.database.dialect} (${app.database.where})`,
   );
   const placed: number[] = [];
   for (const order of orders) {
@@ -141,6 +138,5 @@ if (serve && exitCode === 0) {
   });
 }
 await app.stop({ graceSeconds: 5 });
-rmSync(tempDir, { recursive: true, force: true });
 say(exitCode === 0 ? "demo finished: OK" : "demo finished: FAILED");
 process.exit(exitCode);

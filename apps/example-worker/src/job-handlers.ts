@@ -1,13 +1,16 @@
 import type { JobQueue, JsonObject } from "@svc-jobs/core";
 import { JobRegistry } from "@svc-jobs/registry";
+import type { SqlJobQueue } from "@svc-jobs/sql";
 import {
   type InboxStore,
   makeOutboxTick,
   makeWebhookHandler,
   markDeadLetters,
+  type OutboxMessage,
   type OutboxStore,
+  type WebhookJobPayload,
 } from "@svc-jobs/webhooks";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { ExampleConfig } from "./config.js";
 import type { AppTables } from "./database.js";
 import { CONFIRMATION_TOPIC, ORDER_CREATED_TOPIC } from "./orders.js";
@@ -98,6 +101,37 @@ export function createRegistry(deps: HandlerDeps): AppRegistry {
   return { registry, close: () => deliver.close() };
 }
 
+/** Attempts of a delivery job (the webhook and the confirmation email). */
+export const DELIVERY_MAX_ATTEMPTS = 5;
+
+/**
+ * With the queue in the app's database: enqueues the delivery jobs of `messages` (outbox
+ * rows the caller wrote with `dispatched: true`) in the caller's transaction, so the rows,
+ * the jobs and the order commit together (or none of them does) and no relay is needed.
+ * The jobs are the relay's own (same names, payloads and dedupe keys), so the handlers
+ * are the same.
+ */
+export async function enqueueDeliveries(
+  trx: Transaction<AppTables>,
+  queue: SqlJobQueue,
+  messages: OutboxMessage[],
+  backoffSeconds: number,
+): Promise<void> {
+  if (messages.length === 0) return;
+  await queue.enqueueMany(
+    messages.map((m) => ({
+      name: `${OUTBOX_JOB_PREFIX}.${m.topic}`,
+      payload: { outbox_id: m.id, topic: m.topic, payload: m.payload } satisfies WebhookJobPayload,
+      opts: {
+        maxAttempts: DELIVERY_MAX_ATTEMPTS,
+        backoffSeconds,
+        dedupeKey: `${OUTBOX_JOB_PREFIX}:${m.id}`,
+      },
+    })),
+    { trx },
+  );
+}
+
 /** The relay task: pending outbox rows become jobs, each exactly once. */
 export function createOutboxTick(
   outbox: OutboxStore,
@@ -110,7 +144,7 @@ export function createOutboxTick(
     queue,
     topics: [ORDER_CREATED_TOPIC, CONFIRMATION_TOPIC],
     jobNamePrefix: OUTBOX_JOB_PREFIX,
-    jobOptions: { maxAttempts: 5, backoffSeconds },
+    jobOptions: { maxAttempts: DELIVERY_MAX_ATTEMPTS, backoffSeconds },
   });
   return async () => {
     const moved = await tick();

@@ -1,7 +1,9 @@
 import { JobValidationError } from "@svc-jobs/core";
+import type { SqlJobQueue } from "@svc-jobs/sql";
 import type { OutboxStore } from "@svc-jobs/webhooks";
 import type { Kysely } from "kysely";
 import type { AppTables } from "./database.js";
+import { enqueueDeliveries } from "./job-handlers.js";
 
 /** Outbox topic of a new order: delivered as a signed webhook. */
 export const ORDER_CREATED_TOPIC = "order.created";
@@ -67,13 +69,25 @@ export function parseOrder(body: unknown): OrderInput {
 }
 
 /**
+ * With the queue in the app's database: the queue, and the backoff of the delivery jobs
+ * that {@link placeOrder} enqueues in the order's transaction.
+ */
+export interface SameDatabaseJobs {
+  queue: SqlJobQueue;
+  backoffSeconds: number;
+}
+
+/**
  * Writes the order and its two outbox events in one transaction: either all three
- * rows exist or none does, so an order never misses its webhook or its email.
+ * rows exist or none does, so an order never misses its webhook or its email. With
+ * `jobs` (the queue is in the same database), their delivery jobs are enqueued in that
+ * transaction too: no relay has to move them later.
  */
 export async function placeOrder(
   db: Kysely<AppTables>,
   outbox: OutboxStore,
   input: OrderInput,
+  jobs?: SameDatabaseJobs,
 ): Promise<Order> {
   return db.transaction().execute(async (trx) => {
     const order = await trx
@@ -97,8 +111,14 @@ export async function placeOrder(
         ? {}
         : { demo_fail_webhook_times: input.demo_fail_webhook_times }),
     };
-    await outbox.enqueue(ORDER_CREATED_TOPIC, event, { trx });
-    await outbox.enqueue(CONFIRMATION_TOPIC, { order_id: order.id, to: order.customer }, { trx });
+    // With the queue in this database the rows are written `dispatched`: their jobs are
+    // enqueued just below, in this transaction, so the relay must not move them again.
+    const opts = { trx, dispatched: jobs !== undefined };
+    const messages = [
+      await outbox.enqueue(ORDER_CREATED_TOPIC, event, opts),
+      await outbox.enqueue(CONFIRMATION_TOPIC, { order_id: order.id, to: order.customer }, opts),
+    ];
+    if (jobs) await enqueueDeliveries(trx, jobs.queue, messages, jobs.backoffSeconds);
     return order;
   });
 }

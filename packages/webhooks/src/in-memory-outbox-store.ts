@@ -8,7 +8,12 @@ import type {
   OutboxStatus,
   OutboxStore,
 } from "./outbox-store.js";
-import { dispatchOptions, outboxId, prepareOutboxMessage } from "./store-validation.js";
+import {
+  dispatchOptions,
+  outboxEnqueueDispatched,
+  outboxId,
+  prepareOutboxMessage,
+} from "./store-validation.js";
 
 /** Options of {@link InMemoryOutboxStore}. */
 export type InMemoryOutboxStoreOptions = {
@@ -49,18 +54,19 @@ export class InMemoryOutboxStore implements OutboxStore {
     opts?: OutboxEnqueueOptions,
   ): Promise<OutboxMessage> {
     // Same keys as the Kysely store, so code tested here runs there; trx itself is ignored.
-    checkOptionKeys(opts, OPTION_KEYS.outboxEnqueue, "opts");
+    const dispatched = outboxEnqueueDispatched(opts);
     const payloadJson = prepareOutboxMessage(topic, payload);
     const id = String(++this.#seq);
+    const now = new Date(this.#clock.now());
     const message: OutboxMessage = {
       id,
       topic,
       payload: JSON.parse(payloadJson),
-      status: "pending",
+      status: dispatched ? "dispatched" : "pending",
       attempts: 0,
       lastError: null,
-      createdAt: new Date(this.#clock.now()),
-      dispatchedAt: null,
+      createdAt: now,
+      dispatchedAt: dispatched ? now : null,
       completedAt: null,
       traceContext: activeTraceContext() ?? null,
     };

@@ -8,7 +8,12 @@ import type {
   OutboxStatus,
   OutboxStore,
 } from "./outbox-store.js";
-import { dispatchOptions, outboxId, prepareOutboxMessage } from "./store-validation.js";
+import {
+  dispatchOptions,
+  outboxEnqueueDispatched,
+  outboxId,
+  prepareOutboxMessage,
+} from "./store-validation.js";
 import {
   type AnyKysely,
   OUTBOX_TABLE,
@@ -74,18 +79,20 @@ export class KyselyOutboxStore implements OutboxStore {
     payload: JsonObject,
     opts: OutboxEnqueueOptions = {},
   ): Promise<OutboxMessage> {
-    checkOptionKeys(opts, OPTION_KEYS.outboxEnqueue, "opts");
+    const dispatched = outboxEnqueueDispatched(opts);
     const payloadJson = prepareOutboxMessage(topic, payload);
     const db = this.#executor(opts.trx);
     const trace = activeTraceContext();
+    const now = this.#clock.now();
     const row = await db
       .insertInto(OUTBOX_TABLE)
       .values({
         topic,
         payload: payloadJson,
-        status: "pending",
+        status: dispatched ? "dispatched" : "pending",
         attempts: 0,
-        created_at: this.#clock.now(),
+        created_at: now,
+        ...(dispatched && { dispatched_at: now }),
         // Written only with a trace, so an app that traces nothing needs no new columns.
         ...(trace && { traceparent: trace.traceparent, tracestate: trace.tracestate ?? null }),
       })

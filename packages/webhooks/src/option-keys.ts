@@ -79,8 +79,8 @@ export const OPTION_KEYS = {
     noun: "verifyStandardWebhook option",
   },
   outboxEnqueue: {
-    keys: ["trx"],
-    hints: { transaction: "trx", tx: "trx", db: "trx" },
+    keys: ["trx", "dispatched"],
+    hints: { transaction: "trx", tx: "trx", db: "trx", status: "dispatched" },
     noun: "outbox.enqueue option",
   },
   dispatchPending: {

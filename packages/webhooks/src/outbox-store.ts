@@ -40,6 +40,14 @@ export type OutboxEnqueueOptions = {
    * has no transactions and ignores it.
    */
   trx?: unknown;
+  /**
+   * Writes the message already `dispatched` (its `dispatchedAt` now): for a caller that
+   * enqueued the message's job itself in the same transaction, because the queue lives in
+   * the same database (see "The outbox and a queue in the same database" in the package
+   * README), so the relay must not move it again. Delivery handlers then mark it
+   * `processed` or `failed` as usual. @default false
+   */
+  dispatched?: boolean;
 };
 
 /** Options of {@link OutboxStore.dispatchPending}. */

@@ -6,7 +6,7 @@ import {
   validateSeconds,
 } from "@svc-jobs/core/backend";
 import { checkOptionKeys, OPTION_KEYS } from "./option-keys.js";
-import type { DispatchPendingOptions } from "./outbox-store.js";
+import type { DispatchPendingOptions, OutboxEnqueueOptions } from "./outbox-store.js";
 
 /** Internal: longest topic, so `{prefix}.{topic}` stays a valid job name. */
 export const MAX_TOPIC_LENGTH = 255;
@@ -27,6 +27,19 @@ export function prepareOutboxMessage(topic: unknown, payload: unknown): string {
     );
   }
   return serializePayload(payload as JsonObject);
+}
+
+/** Internal: checks the options of `outbox.enqueue`; returns whether to write it dispatched. */
+export function outboxEnqueueDispatched(opts: OutboxEnqueueOptions | undefined): boolean {
+  checkOptionKeys(opts, OPTION_KEYS.outboxEnqueue, "opts");
+  const dispatched = opts?.dispatched === undefined ? false : opts.dispatched;
+  if (typeof dispatched !== "boolean") {
+    throw new JobValidationError(
+      "dispatched",
+      `dispatched must be true or false, got ${typeof dispatched}: pass true only when the message's job was enqueued in the same transaction`,
+    );
+  }
+  return dispatched;
 }
 
 /** Internal: fills in and checks {@link DispatchPendingOptions}. */

@@ -43,6 +43,12 @@ export interface PostgresServer {
   port: number;
   /** `postgres://postgres@127.0.0.1:PORT/postgres` (trust auth). */
   url: string;
+  /**
+   * Stops it and starts it again on the same data directory and port. `"immediate"` (the
+   * default) ends every connection at once without a checkpoint, as a crash would, so the
+   * start replays the WAL; `"fast"` is a clean shutdown.
+   */
+  restart(options?: { mode?: "immediate" | "fast" }): Promise<void>;
   stop(): Promise<void>;
 }
 

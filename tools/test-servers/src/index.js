@@ -260,19 +260,30 @@ export async function startPostgres() {
   if (isRoot) chownSync(base, uidOf("postgres"), gidOf("postgres"));
   run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
   const port = await freePort();
-  run("pg_ctl", [
-    "-D",
-    data,
-    "-o",
-    `-p ${port} -k ${base} -c listen_addresses=${HOST} -c fsync=off`,
-    "-l",
-    path.join(base, "pg.log"),
-    "-w",
-    "start",
-  ]);
+  const start = () =>
+    run("pg_ctl", [
+      "-D",
+      data,
+      "-o",
+      `-p ${port} -k ${base} -c listen_addresses=${HOST} -c fsync=off`,
+      "-l",
+      path.join(base, "pg.log"),
+      "-w",
+      "start",
+    ]);
+  start();
   return {
     port,
     url: `postgres://postgres@${HOST}:${port}/postgres`,
+    async restart({ mode = "immediate" } = {}) {
+      if (mode !== "immediate" && mode !== "fast") {
+        throw new Error(`restart mode is ${JSON.stringify(mode)}: use "immediate" or "fast"`);
+      }
+      // "immediate" ends every backend at once without a checkpoint (a crash: the start
+      // replays the WAL); "fast" is a clean shutdown. Same data directory, same port.
+      run("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]);
+      start();
+    },
     async stop() {
       try {
         run("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);

@@ -97,6 +97,36 @@ export function describeStores(
       expect(await f.outbox.stats()).toMatchObject({ pending: 0, dispatched: 5 });
     });
 
+    it("enqueue with { dispatched: true } writes a dispatched message the relay never takes", async () => {
+      const pending = await f.outbox.enqueue("order.created", { n: 1 });
+      clock.advance(5);
+      const done = await f.outbox.enqueue("order.created", { n: 2 }, { dispatched: true });
+      expect(done).toMatchObject({ status: "dispatched", attempts: 0, payload: { n: 2 } });
+      expect(done.dispatchedAt?.getTime()).toBe(clock.now());
+      expect(await f.outbox.get(done.id)).toEqual(done);
+      const moved = await f.outbox.dispatchPending({}, async () => {});
+      expect(moved.map((m) => m.id)).toEqual([pending.id]);
+      // Its delivery handler settles it as any dispatched message.
+      await f.outbox.markProcessed(done.id);
+      expect((await f.outbox.get(done.id))?.status).toBe("processed");
+      for (const dispatched of ["yes", 1, null]) {
+        const error = await f.outbox
+          .enqueue("order.created", { n: 3 }, { dispatched: dispatched as never })
+          .then(
+            () => null,
+            (e: unknown) => e,
+          );
+        expect(error).toBeInstanceOf(JobValidationError);
+        expect((error as JobValidationError).message).toMatch(/dispatched must be true or false/);
+      }
+      expect(await f.outbox.stats()).toEqual({
+        pending: 0,
+        dispatched: 1,
+        processed: 1,
+        failed: 0,
+      });
+    });
+
     it("dispatchPending filters by topic", async () => {
       await f.outbox.enqueue("user.created", { n: 1 });
       const order = await f.outbox.enqueue("order.completed", { n: 2 });

@@ -115,7 +115,8 @@ export function formatFigures(f: ChaosFigures): string {
   );
 }
 
-function mulberry32(seed: number): () => number {
+/** A small seeded random number generator (the kill schedule of a chaos run). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
