@@ -19,6 +19,7 @@ import { Redis } from "ioredis";
 import { LIBS, type LibName, type SvcJobsFeatures, type Target } from "./libs.js";
 import { renderMarkdown, renderTable } from "./report.js";
 import type { ScenarioSpec } from "./scenario.js";
+import { isSqlId, runSql } from "./sql-run.js";
 import { median } from "./stats.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -740,7 +741,7 @@ const FIGURES: (Figure & { measure: string; pick: string })[] = [
       {
         variant: "tracing",
         label: "process c50, OpenTelemetry tracing on",
-        note: "issue 19. As plain, with an OpenTelemetry SDK registered in the fill and in the worker process (`@opentelemetry/api` 1.9, a `BasicTracerProvider` with the AlwaysOn sampler, an AsyncLocalStorage context manager, and a span processor that drops every ended span: svc-jobs's span work, no exporter's): the fill's enqueues record a trace context on every job (the `svc_jobs_traceparent` hash field), and each job runs in a CONSUMER span with its attributes (checked: the ready jobs carry a context, and the worker ended at least N spans). Its vs-plain ratio is what tracing costs (docs/tracing.md)",
+        note: "issue 19. As plain, with an OpenTelemetry SDK registered in the fill and in the worker process (`@opentelemetry/api` 1.9, a `BasicTracerProvider` with the AlwaysOn sampler, an AsyncLocalStorage context manager, and a `BatchSpanProcessor` whose exporter drops every batch: svc-jobs's span work and the SDK's, no exporter's): the fill's enqueues record a trace context on every job (the `svc_jobs_traceparent` hash field), and each job runs in a CONSUMER span with its attributes (checked: the ready jobs carry a context, and the worker ended at least N spans). Its vs-plain ratio is what tracing costs (docs/tracing.md)",
       },
     ] as const
   ).map(({ variant, label, note, ...rest }) => ({
@@ -822,7 +823,26 @@ function version(pkg: string): string {
   return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
 }
 
+/**
+ * The SQL rows (issue 18, src/sql-run.ts, on a PostgreSQL of their own): after the Redis
+ * ones in a full run and in `--smoke`, alone with `--only sql` (or SQL figure ids), which
+ * rewrites only their section of BENCHMARKS.md (unless `--no-write`).
+ */
+async function sql(): Promise<void> {
+  await runSql({
+    smoke,
+    runs,
+    ...(only ? { only } : {}),
+    write: !smoke && !flag("no-write"),
+    ...(packagesDir ? { packagesDir } : {}),
+    pin,
+    nodeCommand: canPin ? ["taskset", ["-c", NODE_CPU, process.execPath]] : [process.execPath, []],
+    pinned: canPin ? `PostgreSQL on CPU ${REDIS_CPU}, Node on CPU ${NODE_CPU}` : "no",
+  });
+}
+
 async function main(): Promise<void> {
+  if (only?.every(isSqlId)) return sql();
   await bundleScenario();
   const server = await startRedis();
   pin(server.pid, REDIS_CPU);
@@ -988,6 +1008,7 @@ async function main(): Promise<void> {
     writeFileSync(file, renderMarkdown(results, previous));
     process.stdout.write(`report: ${join(repoRoot, "BENCHMARKS.md")}\n`);
   }
+  if (!option("libs") && (!only || only.some(isSqlId))) await sql();
 }
 
 // ---- cluster slots ------------------------------------------------------------
