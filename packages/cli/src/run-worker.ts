@@ -6,6 +6,7 @@ import {
   resolveTimeoutSeconds,
   WorkerRunner,
 } from "@svc-jobs/core";
+import { flushTraces } from "@svc-jobs/core/backend";
 import { JobMetrics } from "@svc-jobs/registry";
 import { scheduleFromEnv } from "@svc-jobs/scheduler";
 import type { Logger } from "pino";
@@ -191,6 +192,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     await scheduling?.catch(() => {});
     await metricsServer?.close();
     await jobs.close();
+    // An OpenTelemetry SDK the process preloaded may batch spans: export the last jobs'
+    // before the command exits (docs/tracing.md).
+    await flushTraces();
   }
 }
 

@@ -55,7 +55,12 @@ export {
 } from "./flow-control.js";
 export { isPackageNotFound } from "./is-package-not-found.js";
 export { toJobTraceContext } from "./job-trace-context.js";
-export { activeTraceContext, traceEnqueue } from "./job-tracing.js";
+export {
+  activeTraceContext,
+  flushTraces,
+  spanTraceContext,
+  traceEnqueue,
+} from "./job-tracing.js";
 export { compareCodePoints } from "./memory-flow.js";
 export { DLQ_LIST_OPTIONS, RESERVE_OPTIONS } from "./option-keys.js";
 export {

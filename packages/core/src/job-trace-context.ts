@@ -27,27 +27,47 @@ export interface ParsedTraceparent {
   traceFlags: number;
 }
 
+/** The usual `traceparent`: version 00, lowercase, nothing around it (checked without captures). */
+const CANONICAL_TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const ZERO_TRACE_ID = "0".repeat(32);
+const ZERO_SPAN_ID = "0".repeat(16);
+
 /**
  * Internal: parses a W3C `traceparent`. Refuses version ff, an all-zero trace or span id,
- * and extra fields on version 00, as the W3C Trace Context recommendation says.
+ * and extra fields on version 00, as the W3C Trace Context recommendation says. It runs
+ * for every traced job a worker takes, so the usual form is read by position.
  */
 export function parseTraceparent(text: unknown): ParsedTraceparent | undefined {
   if (typeof text !== "string") return undefined;
-  const m = TRACEPARENT.exec(text.trim());
-  if (!m) return undefined;
-  const [, version, traceId, spanId, flags, rest] = m as unknown as string[];
-  if (version === "ff" || (version === "00" && rest !== undefined)) return undefined;
-  if (/^0+$/.test(traceId as string) || /^0+$/.test(spanId as string)) return undefined;
-  return {
-    traceId: traceId as string,
-    spanId: spanId as string,
-    traceFlags: Number.parseInt(flags as string, 16),
-  };
+  let traceId: string;
+  let spanId: string;
+  let flags: string;
+  if (text.length === 55 && CANONICAL_TRACEPARENT.test(text)) {
+    traceId = text.slice(3, 35);
+    spanId = text.slice(36, 52);
+    flags = text.slice(53, 55);
+  } else {
+    const m = TRACEPARENT.exec(text.trim());
+    if (!m) return undefined;
+    const [, version, id, parent, f, rest] = m as unknown as string[];
+    if (version === "ff" || (version === "00" && rest !== undefined)) return undefined;
+    traceId = id as string;
+    spanId = parent as string;
+    flags = f as string;
+  }
+  if (traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return undefined;
+  return { traceId, spanId, traceFlags: Number.parseInt(flags, 16) };
 }
 
 /** Internal: a version 00 `traceparent`. */
 export function formatTraceparent(traceId: string, spanId: string, traceFlags: number): string {
-  return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, "0")}`;
+  const flags =
+    traceFlags === 1
+      ? "01"
+      : traceFlags === 0
+        ? "00"
+        : (traceFlags & 0xff).toString(16).padStart(2, "0");
+  return `00-${traceId}-${spanId}-${flags}`;
 }
 
 /**
@@ -60,7 +80,8 @@ export function toJobTraceContext(
   tracestate?: unknown,
 ): JobTraceContext | undefined {
   if (parseTraceparent(traceparent) === undefined) return undefined;
-  const context: JobTraceContext = { traceparent: (traceparent as string).trim() };
+  const text = traceparent as string;
+  const context: JobTraceContext = { traceparent: text.length === 55 ? text : text.trim() };
   if (
     typeof tracestate === "string" &&
     tracestate.trim() !== "" &&

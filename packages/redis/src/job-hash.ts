@@ -188,6 +188,20 @@ export function newJobFields(table: NewJobTable, i: number): string[] {
 }
 
 /**
+ * Internal: field/value pairs without the trace context fields: what a dedupe hit takes
+ * from the call that hit it (the existing job keeps the context it was enqueued with).
+ */
+export function untracedFields(fields: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const field = fields[i] as string;
+    if (field !== TRACEPARENT_FIELD && field !== TRACESTATE_FIELD)
+      out.push(field, fields[i + 1] as string);
+  }
+  return out;
+}
+
+/**
  * Internal: the one place a `Job` is made, from field/value lists read in order (a later
  * value wins): a script's `HGETALL`-style reply, or the defaults and fields an enqueue
  * wrote plus the id Redis gave it. Names that are not hash fields are skipped.

@@ -58,7 +58,14 @@ import {
 } from "@svc-jobs/core/backend";
 import { assertIoredisClient } from "./assert-ioredis-client.js";
 import { type EventStreamClient, jobEvents } from "./event-stream.js";
-import { isoUtc, jobFromHash, newJobDefaults, newJobFields, newJobTable } from "./job-hash.js";
+import {
+  isoUtc,
+  jobFromHash,
+  newJobDefaults,
+  newJobFields,
+  newJobTable,
+  untracedFields,
+} from "./job-hash.js";
 import { JobInspection } from "./job-inspection.js";
 import { queueKeys } from "./queue-keys.js";
 import { QueueScripts } from "./queue-scripts.js";
@@ -581,7 +588,8 @@ export class RedisJobQueue implements JobQueue {
     const table = newJobTable(prepared, now);
     const results = await this.#call("enqueue", () => this.#scripts.enqueue(now, nowIso, table));
     // A new job is what the script wrote: what this call sent, over a new job's defaults.
-    // A dedupe hit is the hash the script read back, over what this call sent.
+    // A dedupe hit is the hash the script read back, over what this call sent but its trace
+    // context: the job shows the context its first enqueue recorded, or none (docs/tracing.md).
     return results.map((result, i) => {
       const p = prepared[i] as PreparedEnqueue;
       if (typeof result === "string") {
@@ -595,7 +603,7 @@ export class RedisJobQueue implements JobQueue {
           traceContext: p.traceContext,
         });
       }
-      return jobFromHash(newJobDefaults(nowIso), newJobFields(table, i), result);
+      return jobFromHash(newJobDefaults(nowIso), untracedFields(newJobFields(table, i)), result);
     });
   }
 

@@ -1,7 +1,7 @@
 // Aliased: an ESM bundle's common banner declares its own `createRequire`.
 import { createRequire as createRequireOf } from "node:module";
 import type * as OtelApi from "@opentelemetry/api";
-import { activeTraceContext, isPackageNotFound } from "@svc-jobs/core/backend";
+import { isPackageNotFound, spanTraceContext } from "@svc-jobs/core/backend";
 
 type OtelApiModule = typeof OtelApi;
 
@@ -41,6 +41,18 @@ function nodeRequire(): NodeJS.Require {
   }
 }
 
+/** The tracer, and the global tracer provider it came from (replaced only by `trace.disable()`). */
+let tracerCache: { provider: OtelApi.TracerProvider; tracer: OtelApi.Tracer } | undefined;
+
+/** The webhooks tracer, looked up once per tracer provider registration, not per delivery. */
+function deliveryTracer(api: OtelApiModule): OtelApi.Tracer {
+  const provider = api.trace.getTracerProvider();
+  if (tracerCache?.provider !== provider) {
+    tracerCache = { provider, tracer: provider.getTracer("@svc-jobs/webhooks") };
+  }
+  return tracerCache.tracer;
+}
+
 /** What a delivery span describes. */
 export interface DeliveryInfo {
   url: URL;
@@ -76,12 +88,12 @@ export async function traceDelivery(
     "svc_jobs.webhook.event_id": info.eventId,
   };
   if (info.attempt > 1) attributes["http.request.resend_count"] = info.attempt - 1;
-  const span = api.trace
-    .getTracer("@svc-jobs/webhooks")
-    .startSpan("POST", { kind: api.SpanKind.CLIENT, attributes });
+  const span = deliveryTracer(api).startSpan("POST", { kind: api.SpanKind.CLIENT, attributes });
   const active = api.trace.setSpan(api.context.active(), span);
   const headers: Record<string, string> = {};
-  const trace = api.context.with(active, activeTraceContext);
+  // The span's own context as W3C headers, formatted directly (not through the registered
+  // propagator: the receiver is promised W3C Trace Context, docs/tracing.md).
+  const trace = spanTraceContext(span.spanContext());
   if (trace) {
     headers.traceparent = trace.traceparent;
     if (trace.tracestate) headers.tracestate = trace.tracestate;
