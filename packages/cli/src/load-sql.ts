@@ -26,6 +26,10 @@ export interface PgPool {
   readonly ended: boolean;
   end(): Promise<void>;
   on(event: "error", listener: (error: Error) => void): unknown;
+  on(
+    event: "connect",
+    listener: (client: { on(event: "error", listener: (error: Error) => void): unknown }) => void,
+  ): unknown;
 }
 
 /** The pg module. Internal. */

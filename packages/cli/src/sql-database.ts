@@ -108,8 +108,14 @@ export function openPostgresDatabase(url: string | undefined): SqlDatabase {
   const connectionString = resolveDatabaseUrl(url);
   const { sql, kysely, client: pg } = loadSqlModules("postgres");
   const pool = new pg.Pool({ connectionString, max: 10 });
-  // An idle connection that drops is replaced on the next query; it must not crash the process.
+  // A connection that drops (a restart, a failover, pg_terminate_backend) is replaced on the
+  // next query; it must not crash the process: idle ones report on the pool, and one ended
+  // while checked out reports on its client, which has no listener of its own
+  // (docs/sql-backend.md, "Connections").
   pool.on("error", () => {});
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   // Kysely's destroy() would end the pool: the migrator gets one whose end() does nothing.
   const shared = { connect: () => pool.connect(), end: async () => {} };
   let migrated: Promise<void> | undefined;
