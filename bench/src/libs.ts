@@ -23,16 +23,28 @@ export interface Target {
  */
 export type Payload = { to: string; n: number; t?: number; g?: string };
 
-/** What a scenario needs from a library, the same for all three. */
-export interface LibAdapter {
-  enqueueOne(payload: Payload): Promise<void>;
-  enqueueBulk(payloads: Payload[]): Promise<void>;
-  /** Starts a worker with a no-op handler; `onDone` runs once per job after it is acked. */
+/**
+ * What every adapter has, Redis (below) and SQL (sql-libs.ts), with its own payload `P`:
+ * enqueue one job or a bulk call's worth, a worker, and close.
+ */
+export interface QueueAdapter<P> {
+  enqueueOne(payload: P): Promise<void>;
+  enqueueBulk(payloads: P[]): Promise<void>;
+  /**
+   * Starts a worker running up to `concurrency` no-op handlers at once. `onStart` runs at
+   * each handler's start, `onDone` once per job when it is done (acked; see each adapter for
+   * what done is).
+   */
   startWorker(
     concurrency: number,
-    onDone: (payload: Payload) => void,
-    onStart?: (payload: Payload) => void,
+    onDone: (payload: P) => void,
+    onStart?: (payload: P) => void,
   ): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What a scenario needs from a library, the same for all three. */
+export interface LibAdapter extends QueueAdapter<Payload> {
   /**
    * Manual processing: connects (untimed), then returns `reserve`, which reserves `n`
    * jobs and holds them in flight (reservation/lock/stall interval one hour), in the
@@ -62,7 +74,6 @@ export interface LibAdapter {
     /** 1 when the first ready job carries a trace context. */
     readyHasTrace: number;
   }>;
-  close(): Promise<void>;
 }
 
 /** One job reserved and held in flight by {@link LibAdapter.prepareHold}. */

@@ -1,30 +1,22 @@
 import type { LibName } from "./libs.js";
 import type { Results } from "./run.js";
 import { median } from "./stats.js";
+import {
+  ratioCell as cell,
+  formatValue,
+  ratioOf,
+  runsList,
+  markdownTable as table,
+  textTable,
+  versionsLine,
+} from "./table.js";
 
 type Row = Results["figures"][number];
 
-function fmt(value: number | undefined, unit: string): string {
-  if (value === undefined || Number.isNaN(value)) return "-";
-  if (unit === "ms") return value.toFixed(2);
-  if (unit === "MB") return value.toFixed(0);
-  return Math.round(value).toLocaleString("en-US");
-}
-
-function ratio(row: Row, peer: LibName | "rtt"): number | undefined {
-  const ours = row.median["svc-jobs"];
-  const theirs = row.median[peer];
-  if (ours === undefined || theirs === undefined || theirs === 0) return undefined;
-  return ours / theirs;
-}
+const fmt = (value: number | undefined, unit: string) => formatValue(value, unit);
 
 function ratioCell(row: Row, peer: LibName | "rtt"): string {
-  const r = ratio(row, peer);
-  if (r === undefined) return "-";
-  const target = row.targets?.[peer];
-  if (target === undefined) return `${r.toFixed(2)}x`;
-  const met = row.better === "higher" ? r >= target : r <= target;
-  return `${r.toFixed(2)}x (${row.better === "higher" ? ">=" : "<="}${target} ${met ? "met" : "MISSED"})`;
+  return cell(ratioOf(row.median["svc-jobs"], row.median[peer]), row.targets?.[peer], row.better);
 }
 
 const HEAD = [
@@ -56,21 +48,14 @@ function baselineRatio(results: Results, row: Row): number | undefined {
   if (ours.length === theirs.length && theirs.every((v) => v > 0)) {
     return median(ours.map((v, i) => v / (theirs[i] as number)));
   }
-  const a = row.median["svc-jobs"];
-  const b = base.median["svc-jobs"];
-  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+  return ratioOf(row.median["svc-jobs"], base.median["svc-jobs"]);
 }
 
 function baselineCell(results: Results, row: Row): string {
   if (!row.baseline)
     return results.figures.some((f) => f.baseline === row.id) ? "1.00x (base)" : "-";
   const r = baselineRatio(results, row);
-  if (r === undefined || Number.isNaN(r)) return "-";
-  const target = row.baselineTarget;
-  if (target === undefined) return `${r.toFixed(2)}x`;
-  const higher = row.better === "higher";
-  const met = higher ? r >= target : r <= target;
-  return `${r.toFixed(2)}x (${higher ? ">=" : "<="}${target} ${met ? "met" : "MISSED"})`;
+  return cell(r === undefined || Number.isNaN(r) ? undefined : r, row.baselineTarget, row.better);
 }
 
 const GROUP_TITLES: Record<string, string> = {
@@ -132,25 +117,11 @@ export function renderTable(results: Results): string {
 }
 
 function renderOneTable(results: Results, withN: boolean): string {
-  const columns = head(results);
-  const all = [columns, ...rows(results)];
-  const widths = columns.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ");
-  return [
-    `${withN ? `N = ${results.n.toLocaleString("en-US")} jobs, ` : ""}median of ${results.runs} run(s)${results.smoke ? " (SMOKE: figures mean nothing)" : ""}`,
-    line(columns),
-    widths.map((w) => "-".repeat(w)).join("-|-"),
-    ...all.slice(1).map(line),
-  ].join("\n");
+  return `${withN ? `N = ${results.n.toLocaleString("en-US")} jobs, ` : ""}median of ${results.runs} run(s)${results.smoke ? " (SMOKE: figures mean nothing)" : ""}\n${textTable(head(results), rows(results))}`;
 }
 
 function markdownTable(results: Results): string {
-  const columns = head(results);
-  return [
-    `| ${columns.join(" | ")} |`,
-    `|${columns.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
-    ...rows(results).map((r) => `| ${r.join(" | ")} |`),
-  ].join("\n");
+  return table(head(results), rows(results));
 }
 
 /**
@@ -181,21 +152,12 @@ export function renderMarkdown(results: Results, previous = ""): string {
   const machine = Object.entries(results.machine)
     .map(([k, v]) => `- ${k}: ${v}`)
     .join("\n");
-  const versions = Object.entries(results.versions)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(", ");
+  const versions = versionsLine(results.versions);
   const notes = results.figures
     .filter((f) => f.note)
     .map((f) => `- ${f.label}: ${f.note}`)
     .join("\n");
-  const raw = results.figures
-    .map(
-      (f) =>
-        `- ${f.id}: ${Object.entries(f.values)
-          .map(([lib, v]) => `${lib} [${(v ?? []).map((x) => fmt(x, f.unit)).join(", ")}]`)
-          .join("; ")}`,
-    )
-    .join("\n");
+  const raw = runsList(results.figures, fmt);
   return `# Benchmarks
 
 svc-jobs (\`RedisJobQueue\` + \`WorkerRunner\`, through the public API) against BullMQ and

@@ -8,23 +8,33 @@
  *   pnpm bench --smoke         tiny N, one run (CI: checks that every scenario still works)
  *   pnpm bench --runs 5 --n 50000 --only process-c50,latency --no-write
  */
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { startRedis, startRedisCluster } from "@svc-jobs/test-servers";
-import { build } from "esbuild";
 import { Redis } from "ioredis";
+import {
+  buildDir,
+  bundleScenario,
+  type Child,
+  canPin,
+  machine,
+  measureAll,
+  NODE_CPU,
+  nodeCommand,
+  pin,
+  record,
+  repoRoot,
+  SERVER_CPU,
+  startChild as startProcess,
+  summarize,
+  version,
+  workspaceVersion,
+  writeResults,
+} from "./harness.js";
 import { LIBS, type LibName, type SvcJobsFeatures, type Target } from "./libs.js";
 import { renderMarkdown, renderTable } from "./report.js";
 import type { ScenarioSpec } from "./scenario.js";
 import { isSqlId, runSql } from "./sql-run.js";
-import { median } from "./stats.js";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const benchDir = join(here, "..");
-const repoRoot = join(benchDir, "..");
 
 // ---- options ------------------------------------------------------------------
 
@@ -69,116 +79,16 @@ const only = option("only")?.split(",");
 const write = !smoke && !flag("no-write") && !option("only") && !option("libs");
 const libsWanted = (option("libs")?.split(",") as LibName[] | undefined) ?? [...LIBS];
 
-// ---- pinning ------------------------------------------------------------------
-
-const cpus = os.cpus().length;
-const canPin = cpus >= 2 && hasTaskset();
-/** Redis on CPU 0, Node on CPU 1 (see TOOLCHAIN.md): sharing a CPU skews round trips 2-3x. */
-const REDIS_CPU = "0";
-const NODE_CPU = "1";
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync("taskset", ["-p", String(process.pid)], { stdio: "pipe" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function pin(pid: number, cpuList: string): void {
-  if (canPin) execFileSync("taskset", ["-a", "-cp", cpuList, String(pid)], { stdio: "pipe" });
-}
+/** Redis on CPU 0, Node on CPU 1 (harness.ts pins, when taskset is there). */
+const REDIS_CPU = SERVER_CPU;
 
 // ---- child processes ----------------------------------------------------------
 
-interface Child {
-  result: Promise<Record<string, number>>;
-  ready: Promise<void>;
-  go(): void;
-}
-
-const buildDir = join(benchDir, ".build");
 const scenarioBundle = join(buildDir, "scenario.mjs");
 
-/**
- * Bundles scenario.ts with the svc-jobs sources into plain JavaScript, so every library
- * runs in a plain `node` process: no TypeScript loader in the measured process (it would
- * add CPU at startup and ~25 MB of RSS to svc-jobs only). The peers stay external.
- */
-async function bundleScenario(): Promise<void> {
-  await build({
-    entryPoints: [join(here, "scenario.ts")],
-    outfile: scenarioBundle,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    conditions: ["@svc-jobs/source"],
-    // OpenTelemetry stays external too: core loads @opentelemetry/api with require at run
-    // time, and the SDK must share that copy (as in an application).
-    external: ["bullmq", "bee-queue", "ioredis", "@opentelemetry/*"],
-    logLevel: "warning",
-    plugins: packagesDir
-      ? [
-          {
-            name: "svc-jobs-packages",
-            setup(b) {
-              const entries: Record<string, string> = {
-                "@svc-jobs/core": "core/src/index.ts",
-                "@svc-jobs/core/backend": "core/src/backend.ts",
-                "@svc-jobs/redis": "redis/src/index.ts",
-              };
-              b.onResolve({ filter: /^@svc-jobs\/(core|redis)(\/backend)?$/ }, (args) => {
-                const entry = entries[args.path];
-                return entry ? { path: join(packagesDir, entry) } : undefined;
-              });
-            },
-          },
-        ]
-      : [],
-  });
-}
-
+/** A measurement in a fresh process (harness.ts); `pinned`: on CPU 1 when it can. */
 function startChild(spec: ScenarioSpec, pinned: boolean): Child {
-  const nodeArgs = [scenarioBundle, JSON.stringify(spec)];
-  const [cmd, args] =
-    pinned && canPin
-      ? ["taskset", ["-c", NODE_CPU, process.execPath, ...nodeArgs]]
-      : [process.execPath, nodeArgs];
-  const child = spawn(cmd, args, { cwd: benchDir, stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  let markReady!: () => void;
-  const ready = new Promise<void>((resolve) => {
-    markReady = resolve;
-  });
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-    if (stdout.includes('{"ready":true}')) markReady();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const result = new Promise<Record<string, number>>((resolve, reject) => {
-    child.on("exit", (code) => {
-      const lines = stdout
-        .trim()
-        .split("\n")
-        .filter((l) => l.startsWith("{"));
-      const last = lines[lines.length - 1];
-      if (code !== 0 || !last) {
-        reject(
-          new Error(`${spec.lib} ${spec.kind} failed (exit ${code}):\n${stderr.slice(-2000)}`),
-        );
-        return;
-      }
-      resolve(JSON.parse(last));
-    });
-  });
-  // A child that dies before `ready` must not hang the run.
-  result.catch(() => markReady());
-  return { result, ready, go: () => child.stdin.write("go\n") };
+  return startProcess(nodeCommand(pinned), scenarioBundle, spec, `${spec.lib} ${spec.kind}`);
 }
 
 async function runChild(spec: ScenarioSpec, pinned = true): Promise<Record<string, number>> {
@@ -818,11 +728,6 @@ const FIGURES: (Figure & { measure: string; pick: string })[] = [
 
 // ---- main ---------------------------------------------------------------------
 
-function version(pkg: string): string {
-  const file = join(benchDir, "node_modules", pkg, "package.json");
-  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
-}
-
 /**
  * The SQL rows (issue 18, src/sql-run.ts, on a PostgreSQL of their own): after the Redis
  * ones in a full run and in `--smoke`, alone with `--only sql` (or SQL figure ids), which
@@ -835,15 +740,20 @@ async function sql(): Promise<void> {
     ...(only ? { only } : {}),
     write: !smoke && !flag("no-write"),
     ...(packagesDir ? { packagesDir } : {}),
-    pin,
-    nodeCommand: canPin ? ["taskset", ["-c", NODE_CPU, process.execPath]] : [process.execPath, []],
-    pinned: canPin ? `PostgreSQL on CPU ${REDIS_CPU}, Node on CPU ${NODE_CPU}` : "no",
   });
 }
 
 async function main(): Promise<void> {
   if (only?.every(isSqlId)) return sql();
-  await bundleScenario();
+  // The peers stay external. OpenTelemetry too: core loads @opentelemetry/api with require
+  // at run time, and the SDK must share that copy (as in an application).
+  await bundleScenario({
+    entry: "scenario.ts",
+    outfile: scenarioBundle,
+    external: ["bullmq", "bee-queue", "ioredis", "@opentelemetry/*"],
+    backend: "redis",
+    packagesDir,
+  });
   const server = await startRedis();
   pin(server.pid, REDIS_CPU);
   const admin = new Redis(server.url);
@@ -914,17 +824,13 @@ async function main(): Promise<void> {
       backlogReserves: BACKLOG_RESERVES,
     },
     machine: {
-      cpus,
-      cpuModel: os.cpus()[0]?.model ?? "?",
-      memoryGb: Math.round(os.totalmem() / 1024 ** 3),
-      os: `${os.type()} ${os.release()}`,
+      ...machine(),
       pinned: canPin ? `redis-server on CPU ${REDIS_CPU}, Node on CPU ${NODE_CPU}` : "no",
     },
     versions: {
       node: process.version,
       redis: redisVersion,
-      "svc-jobs": JSON.parse(readFileSync(join(repoRoot, "packages/redis/package.json"), "utf8"))
-        .version,
+      "svc-jobs": workspaceVersion("redis"),
       bullmq: version("bullmq"),
       "bee-queue": version("bee-queue"),
       ioredis: version("ioredis"),
@@ -932,7 +838,6 @@ async function main(): Promise<void> {
     figures: [],
   };
 
-  const measured = new Map<string, Map<LibName | "rtt", Record<string, number>[]>>();
   const wantedMeasures = [...new Set(FIGURES.map((f) => f.measure))].filter(
     (m) =>
       !only ||
@@ -943,37 +848,29 @@ async function main(): Promise<void> {
           (only.includes(f.id) || (f.group !== undefined && only.includes(f.group))),
       ),
   );
-  const t0 = Date.now();
-  for (const m of wantedMeasures) {
-    const figure = FIGURES.find((f) => f.measure === m);
-    const libs = (figure?.libs ?? [...LIBS]).filter((l) => libsWanted.includes(l));
-    const byLib = new Map<LibName | "rtt", Record<string, number>[]>();
-    measured.set(m, byLib);
-    for (let r = 0; r < runs; r++) {
-      // Alternate the order so no library always runs first (or last) on a warm machine.
-      const order = libs.map((_, i) => libs[(i + r) % libs.length] as LibName);
-      if (m === "enqueue-one") {
-        await env.flush();
-        const rtt = await runChild({
-          kind: "rtt",
-          lib: "svc-jobs",
-          target: env.target,
-          queue: Q,
-          n: N,
-        });
-        byLib.set("rtt", [...(byLib.get("rtt") ?? []), rtt]);
-      }
-      for (const lib of order) {
-        await env.flush();
-        const value = await measures[m]?.(lib, env);
-        if (!value) throw new Error(`no measure ${m}`);
-        byLib.set(lib, [...(byLib.get(lib) ?? []), value]);
-        process.stderr.write(
-          `[${((Date.now() - t0) / 1000).toFixed(0)}s] ${m} run ${r + 1}/${runs} ${lib}: ${JSON.stringify(value)}\n`,
-        );
-      }
-    }
-  }
+  const measured = await measureAll<LibName | "rtt", LibName>({
+    measures: wantedMeasures,
+    runs,
+    libs: (m) =>
+      (FIGURES.find((f) => f.measure === m)?.libs ?? [...LIBS]).filter((l) =>
+        libsWanted.includes(l),
+      ),
+    clean: () => env.flush(),
+    measure: (m, lib) => measures[m]?.(lib, env),
+    beforeRun: async (m, byLib) => {
+      if (m !== "enqueue-one") return;
+      await env.flush();
+      const rtt = await runChild({
+        kind: "rtt",
+        lib: "svc-jobs",
+        target: env.target,
+        queue: Q,
+        n: N,
+      });
+      record(byLib, "rtt", rtt);
+    },
+    t0: Date.now(),
+  });
   await env.flush();
   admin.disconnect();
   await server.stop();
@@ -981,24 +878,13 @@ async function main(): Promise<void> {
   for (const f of FIGURES) {
     const byLib = measured.get(f.measure);
     if (!byLib) continue;
-    const values: Results["figures"][number]["values"] = {};
-    const med: Results["figures"][number]["median"] = {};
-    for (const [lib, list] of byLib) {
-      const v = list.map((x) => x[f.pick] as number);
-      values[lib] = v;
-      med[lib] = median(v);
-    }
     const { measure: _m, pick: _p, ...rest } = f;
-    results.figures.push({ ...rest, values, median: med });
+    results.figures.push({ ...rest, ...summarize(byLib, f.pick) });
   }
 
   process.stdout.write(`\n${renderTable(results)}\n`);
-  const dir = join(benchDir, "results");
-  mkdirSync(dir, { recursive: true });
   // Only a full run replaces latest.json (the figures BENCHMARKS.md shows).
-  const file = join(dir, smoke ? "smoke.json" : write && !only ? "latest.json" : "partial.json");
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`\nresults: ${file}\n`);
+  writeResults(smoke ? "smoke.json" : write && !only ? "latest.json" : "partial.json", results);
   if (write) {
     const file = join(repoRoot, "BENCHMARKS.md");
     let previous = "";

@@ -14,7 +14,17 @@ import {
   type SvcJobsFeatures,
   type Target,
 } from "./libs.js";
-import { percentile } from "./stats.js";
+import {
+  batchOf,
+  deferred,
+  now,
+  out,
+  runScenario,
+  sendAtRate,
+  sleep,
+  timedLoop,
+} from "./measure.js";
+import { latencySummary } from "./stats.js";
 
 export interface ScenarioSpec {
   kind:
@@ -52,15 +62,8 @@ export interface ScenarioSpec {
   flood?: number;
 }
 
-const now = () => performance.timeOrigin + performance.now();
-const BULK = 1000;
-
 function payload(n: number, g?: string): Payload {
   return g === undefined ? { to: "user@example.com", n } : { to: "user@example.com", n, g };
-}
-
-function out(result: object): void {
-  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 /** The feature rows' checks, untimed (after the timing ends): see {@link LibAdapter.inspect}. */
@@ -98,9 +101,7 @@ async function main(spec: ScenarioSpec): Promise<void> {
     switch (spec.kind) {
       case "enqueue-one": {
         await lib.enqueueOne(payload(-1)); // connect and load scripts outside the timing
-        const t0 = now();
-        for (let i = 0; i < spec.n; i++) await lib.enqueueOne(payload(i));
-        const ms = now() - t0;
+        const { ms } = await timedLoop(spec.n, (i) => lib.enqueueOne(payload(i)));
         out({ jobsPerSec: (spec.n / ms) * 1000, ms });
         break;
       }
@@ -113,9 +114,8 @@ async function main(spec: ScenarioSpec): Promise<void> {
         const filler = async () => {
           while (next < spec.n) {
             const i = next;
-            next += BULK;
-            const batch: Payload[] = [];
-            for (let j = i; j < Math.min(spec.n, i + BULK); j++) batch.push(payload(j, spec.group));
+            const batch = batchOf(i, spec.n, (j) => payload(j, spec.group));
+            next += batch.length;
             await lib.enqueueBulk(batch);
           }
         };
@@ -131,29 +131,26 @@ async function main(spec: ScenarioSpec): Promise<void> {
         }, 10);
         let processed = 0;
         let lastDone = 0;
-        let finish!: () => void;
-        const finished = new Promise<void>((resolve) => {
-          finish = resolve;
-        });
+        const finished = deferred();
         out({ ready: true });
         await waitForGo();
         const start = now();
         await lib.startWorker(spec.concurrency ?? 1, () => {
           processed++;
           lastDone = now();
-          if (processed >= spec.n) finish();
+          if (processed >= spec.n) finished.resolve();
         });
         // Several processes share the queue: stop when it is empty.
         const poll = setInterval(() => {
           lib.remaining().then(
             (left) => {
               // A library may remove the last job just before it reports it done.
-              if (left === 0) setTimeout(finish, 100);
+              if (left === 0) setTimeout(finished.resolve, 100);
             },
             () => {},
           );
         }, 25);
-        await finished;
+        await finished.promise;
         clearInterval(poll);
         clearInterval(sampler);
         peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -204,36 +201,22 @@ async function main(spec: ScenarioSpec): Promise<void> {
       case "latency": {
         const rate = spec.rate ?? 500;
         const latencies: number[] = [];
-        let finish!: () => void;
-        const finished = new Promise<void>((resolve) => {
-          finish = resolve;
-        });
+        const finished = deferred();
         let done = 0;
         await lib.startWorker(
           spec.concurrency ?? 10,
           () => {
-            if (++done > spec.n) finish();
+            if (++done > spec.n) finished.resolve();
           },
           (p) => {
             if (p.t !== undefined) latencies.push(now() - p.t);
           },
         );
         await lib.enqueueOne(payload(-1)); // warm the producer's connection
-        await new Promise((r) => setTimeout(r, 200));
-        const t0 = now();
-        for (let i = 0; i < spec.n; i++) {
-          const due = t0 + (i * 1000) / rate;
-          const wait = due - now();
-          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-          await lib.enqueueOne({ ...payload(i), t: now() });
-        }
-        await finished;
-        latencies.sort((a, b) => a - b);
-        out({
-          p50: percentile(latencies, 0.5),
-          p99: percentile(latencies, 0.99),
-          max: latencies[latencies.length - 1],
-        });
+        await sleep(200);
+        await sendAtRate(spec.n, rate, (i) => lib.enqueueOne({ ...payload(i), t: now() }));
+        await finished.promise;
+        out(latencySummary(latencies));
         break;
       }
       case "fairness": {
@@ -245,10 +228,7 @@ async function main(spec: ScenarioSpec): Promise<void> {
         const latencies: number[] = [];
         let floodStarted = 0;
         let floodAtStart = -1;
-        let finish!: () => void;
-        const finished = new Promise<void>((resolve) => {
-          finish = resolve;
-        });
+        const finished = deferred();
         await lib.startWorker(
           spec.concurrency ?? 10,
           () => {},
@@ -256,30 +236,23 @@ async function main(spec: ScenarioSpec): Promise<void> {
             if (p.g === "flood") floodStarted++;
             else if (p.t !== undefined) {
               latencies.push(now() - p.t);
-              if (latencies.length >= spec.n) finish();
+              if (latencies.length >= spec.n) finished.resolve();
             }
           },
         );
         await lib.enqueueOne(payload(-1, "light0")); // warm the producer's connection
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
         floodAtStart = floodStarted;
-        const t0 = now();
-        for (let i = 0; i < spec.n; i++) {
-          const due = t0 + (i * 1000) / rate;
-          const wait = due - now();
-          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-          await lib.enqueueOne({ ...payload(i, `light${i % groups}`), t: now() });
-        }
-        await finished;
+        const t0 = await sendAtRate(spec.n, rate, (i) =>
+          lib.enqueueOne({ ...payload(i, `light${i % groups}`), t: now() }),
+        );
+        await finished.promise;
         const ms = now() - t0;
         // The flood must outlast the measurement: its jobs still waiting at the end.
         const left = await lib.remaining();
         const checks = await lib.inspect?.();
-        latencies.sort((a, b) => a - b);
         out({
-          p50: percentile(latencies, 0.5),
-          p99: percentile(latencies, 0.99),
-          max: latencies[latencies.length - 1],
+          ...latencySummary(latencies),
           light: latencies.length,
           ms,
           floodPerSec: ((floodStarted - floodAtStart) / ms) * 1000,
@@ -295,11 +268,4 @@ async function main(spec: ScenarioSpec): Promise<void> {
   }
 }
 
-const spec = JSON.parse(process.argv[2] ?? "{}") as ScenarioSpec;
-main(spec).then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${error?.stack ?? error}\n`);
-    process.exit(1);
-  },
-);
+runScenario(main);

@@ -4,6 +4,7 @@
  * through its public API, configured as its documentation recommends for throughput.
  * Loaded in the measured process only (sql-scenario.ts), one library per process.
  */
+import type { QueueAdapter } from "./libs.js";
 
 export const SQL_LIBS = ["svc-jobs", "pg-boss", "graphile-worker", "svc-jobs-sqlite"] as const;
 export type SqlLibName = (typeof SQL_LIBS)[number];
@@ -21,20 +22,8 @@ export interface SqlPayload {
   t?: number;
 }
 
-export interface SqlAdapter {
-  enqueueOne(payload: SqlPayload): Promise<void>;
-  enqueueBulk(payloads: SqlPayload[]): Promise<void>;
-  /**
-   * Starts a worker running up to `concurrency` no-op handlers at once. `onStart` runs at
-   * each handler's start, `onDone` once the job is done (see each adapter for what done is).
-   */
-  startWorker(
-    concurrency: number,
-    onDone: (payload: SqlPayload) => void,
-    onStart?: (payload: SqlPayload) => void,
-  ): Promise<void>;
-  close(): Promise<void>;
-}
+/** An SQL library's adapter: libs.ts's {@link QueueAdapter} on SQL payloads. */
+export type SqlAdapter = QueueAdapter<SqlPayload>;
 
 /**
  * The pool size every library gets: graphile-worker's recommendation ("10 or

@@ -7,22 +7,42 @@
  * libraries alternate, the database is dropped and created again between measurements,
  * each figure is the median of the runs.
  */
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { startPostgres } from "@svc-jobs/test-servers";
-import { build } from "esbuild";
 import pg from "pg";
+import {
+  buildDir,
+  bundleScenario,
+  canPin,
+  machine,
+  measureAll,
+  NODE_CPU,
+  nodeCommand,
+  pin,
+  repoRoot,
+  SERVER_CPU,
+  startChild,
+  summarize,
+  version,
+  workspaceVersion,
+  writeResults,
+} from "./harness.js";
 import { PGBOSS_POLL_SECONDS, SQL_LIBS, type SqlLibName, type SqlTarget } from "./sql-libs.js";
 import type { SqlScenarioSpec } from "./sql-scenario.js";
-import { median } from "./stats.js";
+import {
+  ratioCell as cell,
+  formatValue,
+  markdownTable,
+  ratioOf,
+  runsList,
+  textTable,
+  versionsLine,
+} from "./table.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const benchDir = join(here, "..");
-const repoRoot = join(benchDir, "..");
-const bundle = join(benchDir, ".build", "sql-scenario.mjs");
+const bundle = join(buildDir, "sql-scenario.mjs");
 
 /** `--only` ids that select SQL figures: `sql` (all of them) or a figure id. */
 export function isSqlId(id: string): boolean {
@@ -38,11 +58,6 @@ export interface SqlRunOptions {
   write: boolean;
   /** `--packages DIR`: @svc-jobs/core and @svc-jobs/sql from DIR/core and DIR/sql. */
   packagesDir?: string;
-  /** Pins a process (and its threads) to CPUs, when run.ts can (taskset). */
-  pin(pid: number, cpus: string): void;
-  /** The measured Node process's command: `taskset -c 1 node` when pinning, else node. */
-  nodeCommand: [string, string[]];
-  pinned: string;
 }
 
 interface SqlSizes {
@@ -178,81 +193,24 @@ export interface SqlResults {
 
 // ---- processes --------------------------------------------------------------------
 
-async function bundleScenario(packagesDir?: string): Promise<void> {
+async function bundleSqlScenario(packagesDir?: string): Promise<void> {
   if (packagesDir && !existsSync(join(packagesDir, "sql/src/index.ts")))
     throw new Error(
       `--packages ${packagesDir}: no sql/src/index.ts (archive packages/sql with packages/core)`,
     );
-  await build({
-    entryPoints: [join(here, "sql-scenario.ts")],
+  await bundleScenario({
+    entry: "sql-scenario.ts",
     outfile: bundle,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    conditions: ["@svc-jobs/source"],
     // The peers, the drivers and OpenTelemetry (core loads it at run time) stay external.
     external: ["pg-boss", "graphile-worker", "pg", "kysely", "better-sqlite3", "@opentelemetry/*"],
-    logLevel: "warning",
-    plugins: packagesDir
-      ? [
-          {
-            name: "svc-jobs-packages",
-            setup(b) {
-              const entries: Record<string, string> = {
-                "@svc-jobs/core": "core/src/index.ts",
-                "@svc-jobs/core/backend": "core/src/backend.ts",
-                "@svc-jobs/sql": "sql/src/index.ts",
-              };
-              b.onResolve({ filter: /^@svc-jobs\/(core|sql)(\/backend)?$/ }, (args) => {
-                const entry = entries[args.path];
-                return entry ? { path: join(packagesDir, entry) } : undefined;
-              });
-            },
-          },
-        ]
-      : [],
+    backend: "sql",
+    packagesDir,
   });
 }
 
-function runChild(
-  spec: SqlScenarioSpec,
-  node: [string, string[]],
-): Promise<Record<string, number>> {
-  const [cmd, args] = node;
-  const child = spawn(cmd, [...args, bundle, JSON.stringify(spec)], {
-    cwd: benchDir,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on("data", (c: Buffer) => {
-    stderr += c.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.on("exit", (code) => {
-      const last = stdout
-        .trim()
-        .split("\n")
-        .filter((l) => l.startsWith("{"))
-        .pop();
-      if (code !== 0 || !last) {
-        reject(
-          new Error(`sql ${spec.lib} ${spec.kind} failed (exit ${code}):\n${stderr.slice(-2000)}`),
-        );
-        return;
-      }
-      resolve(JSON.parse(last));
-    });
-  });
-}
-
-function version(pkg: string): string {
-  const file = join(benchDir, "node_modules", pkg, "package.json");
-  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+/** A measurement in a fresh process (harness.ts), pinned to CPU 1 when it can. */
+function runChild(spec: SqlScenarioSpec): Promise<Record<string, number>> {
+  return startChild(nodeCommand(), bundle, spec, `sql ${spec.lib} ${spec.kind}`, "ignore").result;
 }
 
 // ---- main -------------------------------------------------------------------------
@@ -268,7 +226,7 @@ export async function runSql(opts: SqlRunOptions): Promise<SqlResults> {
   const complete = selected.length === all.length;
   const measures = [...new Set(selected.map((f) => f.measure))];
 
-  await bundleScenario(opts.packagesDir);
+  await bundleSqlScenario(opts.packagesDir);
   const server = await startPostgres();
   const admin = new pg.Client({ connectionString: server.url });
   await admin.connect();
@@ -284,13 +242,13 @@ export async function runSql(opts: SqlRunOptions): Promise<SqlResults> {
     const postmaster = Number(
       readFileSync(join(dataDir ?? "", "postmaster.pid"), "utf8").split("\n")[0],
     );
-    opts.pin(postmaster, "0");
+    pin(postmaster, SERVER_CPU);
     for (const pid of execFileSync("ps", ["--ppid", String(postmaster), "-o", "pid="])
       .toString()
       .split("\n")
       .map((l) => Number(l.trim()))
       .filter((p) => p > 0)) {
-      opts.pin(pid, "0");
+      pin(pid, SERVER_CPU);
     }
     const pgVersion = (await admin.query<{ server_version: string }>("SHOW server_version")).rows[0]
       ?.server_version;
@@ -301,8 +259,7 @@ export async function runSql(opts: SqlRunOptions): Promise<SqlResults> {
       for (const suffix of ["", "-wal", "-shm"])
         rmSync(`${target.sqliteFile}${suffix}`, { force: true });
     };
-    const node = opts.nodeCommand;
-    const child = (spec: Omit<SqlScenarioSpec, "target">) => runChild({ ...spec, target }, node);
+    const child = (spec: Omit<SqlScenarioSpec, "target">) => runChild({ ...spec, target });
     const work = async (lib: SqlLibName, backlog: number, concurrency: number, seconds: number) => {
       await child({ kind: "fill", lib, n: backlog, concurrency: 1 });
       return child({ kind: "work", lib, n: backlog, concurrency, seconds });
@@ -324,26 +281,17 @@ export async function runSql(opts: SqlRunOptions): Promise<SqlResults> {
         }),
     };
 
-    const measured = new Map<string, Map<SqlLibName, Record<string, number>[]>>();
     const t0 = Date.now();
     const load0 = os.loadavg()[0] ?? 0;
-    for (const m of measures) {
-      const byLib = new Map<SqlLibName, Record<string, number>[]>();
-      measured.set(m, byLib);
-      for (let r = 0; r < opts.runs; r++) {
-        // Alternate the order so no library always runs first (or last).
-        const order = SQL_LIBS.map((_, i) => SQL_LIBS[(i + r) % SQL_LIBS.length] as SqlLibName);
-        for (const lib of order) {
-          await clean();
-          const value = await run[m]?.(lib);
-          if (!value) throw new Error(`no sql measure ${m}`);
-          byLib.set(lib, [...(byLib.get(lib) ?? []), value]);
-          process.stderr.write(
-            `[sql ${((Date.now() - t0) / 1000).toFixed(0)}s] ${m} run ${r + 1}/${opts.runs} ${lib}: ${JSON.stringify(value)}\n`,
-          );
-        }
-      }
-    }
+    const measured = await measureAll<SqlLibName, SqlLibName>({
+      measures,
+      runs: opts.runs,
+      libs: () => SQL_LIBS,
+      clean,
+      measure: (m, lib) => run[m]?.(lib),
+      t0,
+      tag: "sql ",
+    });
 
     const results: SqlResults = {
       startedAt: new Date(t0).toISOString(),
@@ -351,11 +299,8 @@ export async function runSql(opts: SqlRunOptions): Promise<SqlResults> {
       runs: opts.runs,
       sizes: s,
       machine: {
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? "?",
-        memoryGb: Math.round(os.totalmem() / 1024 ** 3),
-        os: `${os.type()} ${os.release()}`,
-        pinned: opts.pinned,
+        ...machine(),
+        pinned: canPin ? `PostgreSQL on CPU ${SERVER_CPU}, Node on CPU ${NODE_CPU}` : "no",
         minutes: Number(((Date.now() - t0) / 60_000).toFixed(1)),
         // Other work on the machine: the 1-minute load average when the run began and ended.
         loadAverage: `${load0.toFixed(1)} at the start, ${(os.loadavg()[0] ?? 0).toFixed(1)} at the end`,
@@ -363,8 +308,7 @@ export async function runSql(opts: SqlRunOptions): Promise<SqlResults> {
       versions: {
         node: process.version,
         postgresql: pgVersion ?? "?",
-        "svc-jobs": JSON.parse(readFileSync(join(repoRoot, "packages/sql/package.json"), "utf8"))
-          .version,
+        "svc-jobs": workspaceVersion("sql"),
         "pg-boss": version("pg-boss"),
         "graphile-worker": version("graphile-worker"),
         pg: version("pg"),
@@ -377,24 +321,14 @@ export async function runSql(opts: SqlRunOptions): Promise<SqlResults> {
     for (const f of selected) {
       const byLib = measured.get(f.measure);
       if (!byLib) continue;
-      const values: SqlResults["figures"][number]["values"] = {};
-      const med: SqlResults["figures"][number]["median"] = {};
-      for (const [lib, list] of byLib) {
-        values[lib] = list.map((x) => x[f.pick] as number);
-        med[lib] = median(values[lib] ?? []);
-      }
-      results.figures.push({ ...f, values, median: med });
+      results.figures.push({ ...f, ...summarize(byLib, f.pick) });
     }
 
     process.stdout.write(`\n${renderSqlTable(results)}\n`);
-    const dir = join(benchDir, "results");
-    mkdirSync(dir, { recursive: true });
-    const file = join(
-      dir,
+    writeResults(
       opts.smoke ? "sql-smoke.tmp.json" : complete ? "sql-latest.json" : "sql-partial.tmp.json",
+      results,
     );
-    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`\nresults: ${file}\n`);
     if (opts.write && complete && !opts.smoke) {
       const md = join(repoRoot, "BENCHMARKS.md");
       writeSqlSection(md, renderSqlMarkdown(results));
@@ -413,21 +347,16 @@ export async function runSql(opts: SqlRunOptions): Promise<SqlResults> {
 const SECTION = "## SQL backend (issue 18)";
 type Row = SqlResults["figures"][number];
 
-function fmt(value: number | undefined, unit: string): string {
-  if (value === undefined || Number.isNaN(value)) return "-";
-  if (unit === "ms") return value < 10 ? value.toFixed(2) : value.toFixed(0);
-  return Math.round(value).toLocaleString("en-US");
-}
+/** Whole ms from 10 ms up. */
+const fmt = (value: number | undefined, unit: string) => formatValue(value, unit, 10);
+
+/** Ratios from 10x up as whole numbers, under 0.1x with 2 significant digits. */
+const ratioText = (r: number) =>
+  r >= 10 ? r.toFixed(0) : r < 0.1 ? r.toPrecision(2) : r.toFixed(2);
 
 function ratioCell(row: Row, peer: SqlLibName): string {
-  const ours = row.median["svc-jobs"];
-  const theirs = row.median[peer];
-  if (ours === undefined || theirs === undefined || theirs === 0) return "-";
-  const r = ours / theirs;
-  const text = r >= 10 ? r.toFixed(0) : r < 0.1 ? r.toPrecision(2) : r.toFixed(2);
-  if (row.target === undefined) return `${text}x`;
-  const met = row.better === "higher" ? r >= row.target : r <= row.target;
-  return `${text}x (${row.better === "higher" ? ">=" : "<="}${row.target} ${met ? "met" : "MISSED"})`;
+  const r = ratioOf(row.median["svc-jobs"], row.median[peer]);
+  return cell(r, row.target, row.better, ratioText);
 }
 
 function head(r: SqlResults): string[] {
@@ -455,39 +384,17 @@ function rows(r: SqlResults): string[][] {
 }
 
 export function renderSqlTable(r: SqlResults): string {
-  const all = [head(r), ...rows(r)];
-  const widths = all[0]?.map((_, i) => Math.max(...all.map((x) => (x[i] ?? "").length))) ?? [];
-  const line = (x: string[]) => x.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ");
-  return [
-    `SQL backend (issue 18): one PostgreSQL ${r.versions.postgresql}, median of ${r.runs} run(s)${r.smoke ? " (SMOKE: figures mean nothing)" : ""}`,
-    line(all[0] ?? []),
-    widths.map((w) => "-".repeat(w)).join("-|-"),
-    ...all.slice(1).map(line),
-  ].join("\n");
+  return `SQL backend (issue 18): one PostgreSQL ${r.versions.postgresql}, median of ${r.runs} run(s)${r.smoke ? " (SMOKE: figures mean nothing)" : ""}\n${textTable(head(r), rows(r))}`;
 }
 
 function renderSqlMarkdown(r: SqlResults): string {
   const s = r.sizes;
-  const cols = head(r);
-  const table = [
-    `| ${cols.join(" | ")} |`,
-    `|${cols.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
-    ...rows(r).map((x) => `| ${x.join(" | ")} |`),
-  ].join("\n");
-  const raw = r.figures
-    .map(
-      (f) =>
-        `- ${f.id}: ${Object.entries(f.values)
-          .map(([lib, v]) => `${lib} [${(v ?? []).map((x) => fmt(x, f.unit)).join(", ")}]`)
-          .join("; ")}`,
-    )
-    .join("\n");
+  const table = markdownTable(head(r), rows(r));
+  const raw = runsList(r.figures, fmt);
   const machine = Object.entries(r.machine)
     .map(([k, v]) => `${k}: ${v}`)
     .join(", ");
-  const versions = Object.entries(r.versions)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(", ");
+  const versions = versionsLine(r.versions);
   const n = (x: number) => x.toLocaleString("en-US");
   return `${SECTION}
 

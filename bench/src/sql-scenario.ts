@@ -4,6 +4,17 @@
  * It prints one JSON line on stdout. Every timed part stops after `n` jobs or `seconds`,
  * whichever comes first, so a slow library costs a bounded time and still gets a figure.
  */
+
+import {
+  batchOf,
+  deferred,
+  now,
+  out,
+  runScenario,
+  sendAtRate,
+  sleep,
+  timedLoop,
+} from "./measure.js";
 import {
   openSqlLib,
   type SqlAdapter,
@@ -11,7 +22,7 @@ import {
   type SqlPayload,
   type SqlTarget,
 } from "./sql-libs.js";
-import { percentile } from "./stats.js";
+import { latencySummary } from "./stats.js";
 
 export interface SqlScenarioSpec {
   kind: "enqueue-one" | "enqueue-bulk" | "fill" | "work" | "latency";
@@ -26,14 +37,7 @@ export interface SqlScenarioSpec {
   rate?: number;
 }
 
-const now = () => performance.timeOrigin + performance.now();
-const BULK = 1000;
-
 const payload = (n: number): SqlPayload => ({ to: "user@example.com", n });
-
-function out(result: object): void {
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-}
 
 async function main(spec: SqlScenarioSpec): Promise<void> {
   const limitMs = (spec.seconds ?? 3600) * 1000;
@@ -43,11 +47,8 @@ async function main(spec: SqlScenarioSpec): Promise<void> {
     switch (spec.kind) {
       case "enqueue-one": {
         await lib.enqueueOne(payload(-1)); // connections and prepared paths, untimed
-        const t0 = now();
-        let i = 0;
-        while (i < spec.n && now() - t0 < limitMs) await lib.enqueueOne(payload(i++));
-        const ms = now() - t0;
-        out({ jobsPerSec: (i / ms) * 1000, jobs: i, ms });
+        const { done, ms } = await timedLoop(spec.n, (i) => lib.enqueueOne(payload(i)), limitMs);
+        out({ jobsPerSec: (done / ms) * 1000, jobs: done, ms });
         break;
       }
       case "enqueue-bulk":
@@ -56,8 +57,7 @@ async function main(spec: SqlScenarioSpec): Promise<void> {
         const t0 = now();
         let i = 0;
         while (i < spec.n && (spec.kind === "fill" || now() - t0 < limitMs)) {
-          const batch: SqlPayload[] = [];
-          for (let j = i; j < Math.min(spec.n, i + BULK); j++) batch.push(payload(j));
+          const batch = batchOf(i, spec.n, payload);
           await lib.enqueueBulk(batch);
           i += batch.length;
         }
@@ -70,20 +70,17 @@ async function main(spec: SqlScenarioSpec): Promise<void> {
         // runs from the worker's start to its last completion, up to `seconds`.
         let processed = 0;
         let lastDone = 0;
-        let finish!: () => void;
-        const finished = new Promise<void>((resolve) => {
-          finish = resolve;
-        });
+        const finished = deferred();
         const start = now();
-        const timer = setTimeout(() => finish(), limitMs);
+        const timer = setTimeout(() => finished.resolve(), limitMs);
         await lib.startWorker(spec.concurrency ?? 1, () => {
           processed++;
           lastDone = now();
           // The cap is checked here too: with better-sqlite3 (synchronous) a busy worker
           // may run on promise callbacks alone, never letting the timer fire.
-          if (processed >= spec.n || lastDone - start >= limitMs) finish();
+          if (processed >= spec.n || lastDone - start >= limitMs) finished.resolve();
         });
-        await finished;
+        await finished.promise;
         clearTimeout(timer);
         if (processed === 0) throw new Error(`${spec.lib}: no job processed in ${spec.seconds} s`);
         out({
@@ -102,41 +99,28 @@ async function main(spec: SqlScenarioSpec): Promise<void> {
         // handler records `now - sent`.
         const rate = spec.rate ?? 10;
         const latencies: number[] = [];
-        let finish!: () => void;
-        const finished = new Promise<void>((resolve) => {
-          finish = resolve;
-        });
+        const finished = deferred();
         await lib.startWorker(
           spec.concurrency ?? 10,
           () => {},
           (p) => {
             if (p.t === undefined) return;
             latencies.push(now() - p.t);
-            if (latencies.length >= spec.n) finish();
+            if (latencies.length >= spec.n) finished.resolve();
           },
         );
         producer =
           spec.lib === "svc-jobs-sqlite" ? lib : await openSqlLib(spec.lib, spec.target, 1);
         await producer.enqueueOne(payload(-1)); // warm the producer's connection
-        await new Promise((r) => setTimeout(r, 1000)); // the worker idle, waiting
-        const t0 = now();
-        for (let i = 0; i < spec.n; i++) {
-          const due = t0 + (i * 1000) / rate;
-          const wait = due - now();
-          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-          await producer.enqueueOne({ ...payload(i), t: now() });
-        }
-        const timer = setTimeout(() => finish(), 30_000);
-        await finished;
+        await sleep(1000); // the worker idle, waiting
+        const p = producer;
+        await sendAtRate(spec.n, rate, (i) => p.enqueueOne({ ...payload(i), t: now() }));
+        const timer = setTimeout(() => finished.resolve(), 30_000);
+        await finished.promise;
         clearTimeout(timer);
         if (latencies.length < spec.n)
           throw new Error(`${spec.lib}: ${latencies.length} of ${spec.n} jobs picked up`);
-        latencies.sort((a, b) => a - b);
-        out({
-          p50: percentile(latencies, 0.5),
-          p99: percentile(latencies, 0.99),
-          max: latencies[latencies.length - 1],
-        });
+        out(latencySummary(latencies));
         break;
       }
     }
@@ -146,11 +130,4 @@ async function main(spec: SqlScenarioSpec): Promise<void> {
   }
 }
 
-const spec = JSON.parse(process.argv[2] ?? "{}") as SqlScenarioSpec;
-main(spec).then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${error?.stack ?? error}\n`);
-    process.exit(1);
-  },
-);
+runScenario(main);

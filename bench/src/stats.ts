@@ -14,3 +14,13 @@ export function percentile(sorted: number[], q: number): number {
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[rank] as number;
 }
+
+/** Sorts the latencies (in place) and gives their p50, p99 and max. */
+export function latencySummary(latencies: number[]): { p50: number; p99: number; max: number } {
+  latencies.sort((a, b) => a - b);
+  return {
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    max: latencies[latencies.length - 1] as number,
+  };
+}
