@@ -424,8 +424,13 @@ Settings (each library's documented setup for throughput; the same pool size rul
 - graphile-worker: \`run({ concurrency, maxPoolSize })\`, LISTEN/NOTIFY built in, the local
   queue on (\`localQueue.size\` = concurrency + 1, its docs' starting point),
   \`completeJobBatchDelay\` left off (batched completions leave finished jobs locked and
-  re-runnable after a crash; svc-jobs acks each job in its own transaction). Done =
-  \`job:complete\` (the result written back).
+  re-runnable after a crash; svc-jobs commits every ack before the job counts as done,
+  several acks of one process sharing a commit). Done = \`job:complete\` (the result
+  written back).
+- PostgreSQL: one server for all three, started by \`@svc-jobs/test-servers\`
+  (\`startPostgres\`): default settings but \`fsync=off\` (\`synchronous_commit\` on), so a
+  commit costs its round trip and its WAL write, not a disk flush; docs/sql-backend.md
+  "Costs" has figures with \`fsync=on\` as well.
 - SQLite: better-sqlite3 on a file, \`journal_mode = WAL\`, busy timeout 10 s, one Kysely per
   process (docs/sql-backend.md), the default poll (0.05 s) across processes.
 
