@@ -17,6 +17,10 @@ function qualified(schema: string | null, name: string): string {
 }
 
 /**
+ * Both functions plan their statements once per connection (`plan_cache_mode =
+ * force_generic_plan`): left to choose, PostgreSQL re-planned them at every call, which cost
+ * more than running them (docs/sql-backend.md, "The fast path").
+ *
  * `svc_jobs_ack_reserve(queue, now, ids, attempts, results, count, deadline, maxLen,
  * channel, payload, cleanup)`: holding the queue's
  * control row (`FOR UPDATE`, as every transaction of the queue), when the queue is not
@@ -49,7 +53,7 @@ export function fastPathFunctionSql(schema: string | null) {
   p_delayed boolean[], p_trace_parents text[], p_trace_states text[], p_data text[],
   p_max_len integer, p_channel text, p_work text, p_events text)
 returns bigint
-language plpgsql as $fn$
+language plpgsql set plan_cache_mode = force_generic_plan as $fn$
 declare
   c record;
   v_n integer := cardinality(p_names);
@@ -94,7 +98,7 @@ $fn$`),
 returns table (busy boolean, wake bigint, id bigint, name text, payload text,
   attempts integer, max_attempts integer, backoff_seconds double precision, last_error text,
   available_at bigint, at_seq bigint, trace_parent text, trace_state text)
-language plpgsql as $fn$
+language plpgsql set plan_cache_mode = force_generic_plan as $fn$
 #variable_conflict use_column
 declare
   c record;

@@ -161,4 +161,15 @@ describe("SqlJobQueue (PostgreSQL): concurrent operations", () => {
     await queue.close();
     await upgraded.close();
   });
+
+  it('the fast path\'s functions run on generic plans (docs/sql-backend.md, "The fast path")', async () => {
+    const { rows } = await sql<{ name: string; config: string[] | null }>`
+      select proname as name, proconfig as config from pg_proc
+      where proname in ('svc_jobs_enqueue', 'svc_jobs_ack_reserve')
+        and pronamespace = 'public'::regnamespace order by proname`.execute(t.db);
+    expect(rows).toEqual([
+      { name: "svc_jobs_ack_reserve", config: ["plan_cache_mode=force_generic_plan"] },
+      { name: "svc_jobs_enqueue", config: ["plan_cache_mode=force_generic_plan"] },
+    ]);
+  });
 });
