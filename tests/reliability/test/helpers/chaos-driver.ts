@@ -23,7 +23,7 @@ import type { Job, JobQueue, QueueStats } from "@svc-jobs/core";
 
 /** Options every chaos run takes. */
 export interface ChaosRunOptions {
-  /** @default 5000 on Redis, 1200 on SQL */
+  /** @default 5000 on Redis, 4000 on SQL */
   jobs?: number;
   /** Worker processes. @default 3 */
   workers?: number;

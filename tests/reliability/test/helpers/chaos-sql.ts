@@ -58,7 +58,7 @@ export function runSqlChaos(options: SqlChaosOptions): Promise<SqlChaosFigures> 
     ...options,
     workDirPrefix: "svc-jobs-chaos-sql-",
     // Concurrency of each worker's `WorkerRunner`: 10.
-    defaults: { jobs: 1200, concurrency: 10, deadlineMs: 110_000 },
+    defaults: { jobs: 4000, concurrency: 10, deadlineMs: 150_000 },
     signal: "SIGKILL",
     backend: async (run) => {
       const { work, ledgerDir, deadline, jobs: jobCount, concurrency } = run;
