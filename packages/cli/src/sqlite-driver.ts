@@ -4,7 +4,6 @@ import type { JobsDriverDefinition } from "./jobs-driver.js";
 import { resolvePrefix } from "./redis-driver.js";
 import { openSqliteDatabase } from "./sql-database.js";
 import { openSqlAdmin } from "./sql-drivers.js";
-import { SqliteLeader } from "./sqlite-leader.js";
 
 /**
  * The `sqlite` driver: a durable queue in one SQLite file (`JOBS_SQLITE_PATH`), shared by
@@ -21,9 +20,7 @@ export const sqliteDriver: JobsDriverDefinition<SqliteEasyJobs> = {
       queue: prefix,
       ...(visibilityTimeoutSeconds === undefined ? {} : { visibilityTimeoutSeconds }),
     });
-    const leader = new SqliteLeader(database.db, database.kysely.sql, {
-      name: `${prefix}:scheduler`,
-    });
+    const leader = new database.sql.SqliteLeader(database.db, { name: `${prefix}:scheduler` });
     const scheduler = new InMemoryScheduler({ ...schedulerOptions, leader });
     let closed: Promise<void> | undefined;
     return {

@@ -13,3 +13,4 @@ export {
   SqlJobQueue,
   type SqlJobQueueOptions,
 } from "./sql-job-queue.js";
+export { SqliteLeader, type SqliteLeaderOptions } from "./sqlite-leader.js";
